@@ -1,0 +1,377 @@
+//! The indicator catalogue: one SQL file per indicator in `queries/`, the single source
+//! of truth for how every figure is computed.
+//!
+//! Each file starts with a header of `-- key: value` comments:
+//! ```sql
+//! -- title: Seclusion events per 1,000 bed days
+//! -- description: AIHW definition: events ÷ occupied bed days × 1,000.
+//! -- unit: events per 1,000 bed days
+//! -- param: org text default '' -- organisation code; empty for all
+//! SELECT … WHERE ($org = '' OR org_code = $org)
+//! ```
+//! Parameters are bound as typed values (`$name` placeholders), never spliced into the
+//! SQL text.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::ScalarValue;
+use datafusion::error::DataFusionError;
+use datafusion::prelude::SessionContext;
+use serde::Serialize;
+
+/// Errors of the catalogue.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}, line {line}: {message}")]
+    Header {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("no indicator `{name}` (known: {known})")]
+    UnknownIndicator { name: String, known: String },
+    #[error("indicator {indicator} has no parameter `{param}` (it takes: {known})")]
+    UnknownParam {
+        indicator: String,
+        param: String,
+        known: String,
+    },
+    #[error("parameter `{param}` of {indicator}: `{value}` is not a {kind}")]
+    BadParam {
+        indicator: String,
+        param: String,
+        value: String,
+        kind: &'static str,
+    },
+    #[error("--param `{0}`: write it as name=value")]
+    ParamSyntax(String),
+    #[error("indicator {indicator}: {source}")]
+    Query {
+        indicator: String,
+        source: DataFusionError,
+    },
+}
+
+/// Type of a parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParamKind {
+    Text,
+    Int,
+    Float,
+}
+
+impl ParamKind {
+    fn name(self) -> &'static str {
+        match self {
+            ParamKind::Text => "text",
+            ParamKind::Int => "whole number",
+            ParamKind::Float => "number",
+        }
+    }
+
+    fn parse(self, raw: &str) -> Option<ScalarValue> {
+        match self {
+            ParamKind::Text => Some(ScalarValue::Utf8(Some(raw.to_string()))),
+            ParamKind::Int => raw
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .map(|v| ScalarValue::Int64(Some(v))),
+            ParamKind::Float => raw
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .map(|v| ScalarValue::Float64(Some(v))),
+        }
+    }
+}
+
+/// A declared parameter.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Param {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: ParamKind,
+    pub default: String,
+    pub description: String,
+}
+
+/// One indicator: its header and its SQL.
+#[derive(Debug, Clone, Serialize)]
+pub struct Indicator {
+    /// File stem, e.g. `events_per_1000_bed_days`.
+    pub name: String,
+    pub title: String,
+    pub description: String,
+    pub unit: String,
+    pub params: Vec<Param>,
+    #[serde(skip)]
+    pub sql: String,
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+/// All indicators in a folder, by name.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    indicators: BTreeMap<String, Indicator>,
+}
+
+/// The `queries/` folder: `AKO_QUERIES`, else `./queries`, else the one in the source tree.
+pub fn default_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("AKO_QUERIES") {
+        return PathBuf::from(dir);
+    }
+    let local = PathBuf::from("queries");
+    if local.is_dir() {
+        return local;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("queries")
+}
+
+fn parse_param(spec: &str) -> Result<Param, String> {
+    // NAME TYPE default VALUE [-- description]
+    let (spec, description) = match spec.split_once("--") {
+        Some((s, d)) => (s.trim(), d.trim().to_string()),
+        None => (spec.trim(), String::new()),
+    };
+    let mut words = spec.splitn(4, char::is_whitespace);
+    let name = words
+        .next()
+        .filter(|n| !n.is_empty())
+        .ok_or("parameter needs a name")?;
+    let kind = match words.next() {
+        Some("text") => ParamKind::Text,
+        Some("int") => ParamKind::Int,
+        Some("float") => ParamKind::Float,
+        other => {
+            return Err(format!(
+                "parameter type must be text, int or float, not {other:?}"
+            ));
+        }
+    };
+    if words.next() != Some("default") {
+        return Err(
+            "write `param: NAME TYPE default VALUE`; every parameter needs a default".into(),
+        );
+    }
+    let raw = words.next().unwrap_or("").trim();
+    let default = raw
+        .strip_prefix('\'')
+        .and_then(|r| r.strip_suffix('\''))
+        .unwrap_or(raw)
+        .to_string();
+    if kind.parse(&default).is_none() {
+        return Err(format!("default `{default}` is not a {}", kind.name()));
+    }
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(format!(
+            "parameter name `{name}` must be letters, digits and _"
+        ));
+    }
+    Ok(Param {
+        name: name.to_string(),
+        kind,
+        default,
+        description,
+    })
+}
+
+impl Indicator {
+    /// Parses an indicator file's text.
+    pub fn parse(name: &str, text: &str, path: &Path) -> Result<Indicator, CatalogError> {
+        let mut fields: BTreeMap<&str, String> = BTreeMap::new();
+        let mut params = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let Some(comment) = line.trim().strip_prefix("--") else {
+                break;
+            };
+            let Some((key, value)) = comment.split_once(':') else {
+                continue;
+            };
+            let key = key.trim();
+            let err = |message: String| CatalogError::Header {
+                path: path.to_path_buf(),
+                line: i + 1,
+                message,
+            };
+            match key {
+                "param" => params.push(parse_param(value).map_err(err)?),
+                "title" | "description" | "unit" => {
+                    let entry = fields.entry(key).or_default();
+                    if !entry.is_empty() {
+                        entry.push(' ');
+                    }
+                    entry.push_str(value.trim());
+                }
+                _ => {}
+            }
+        }
+        let title = fields.remove("title").ok_or_else(|| CatalogError::Header {
+            path: path.to_path_buf(),
+            line: 1,
+            message: "the header needs `-- title: …`".into(),
+        })?;
+        Ok(Indicator {
+            name: name.to_string(),
+            title,
+            description: fields.remove("description").unwrap_or_default(),
+            unit: fields.remove("unit").unwrap_or_default(),
+            params,
+            sql: text.to_string(),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Parameter values: defaults overridden by `given` (name → raw text).
+    pub fn bind(
+        &self,
+        given: &[(String, String)],
+    ) -> Result<Vec<(String, ScalarValue)>, CatalogError> {
+        for (name, _) in given {
+            if !self.params.iter().any(|p| &p.name == name) {
+                return Err(CatalogError::UnknownParam {
+                    indicator: self.name.clone(),
+                    param: name.clone(),
+                    known: self
+                        .params
+                        .iter()
+                        .map(|p| p.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
+        }
+        self.params
+            .iter()
+            .map(|p| {
+                let raw = given
+                    .iter()
+                    .rev()
+                    .find(|(n, _)| n == &p.name)
+                    .map_or(p.default.as_str(), |(_, v)| v);
+                let value = p.kind.parse(raw).ok_or_else(|| CatalogError::BadParam {
+                    indicator: self.name.clone(),
+                    param: p.name.clone(),
+                    value: raw.to_string(),
+                    kind: p.kind.name(),
+                })?;
+                Ok((p.name.clone(), value))
+            })
+            .collect()
+    }
+
+    /// Runs the indicator in `ctx` with `given` parameters.
+    pub async fn run(
+        &self,
+        ctx: &SessionContext,
+        given: &[(String, String)],
+    ) -> Result<Vec<RecordBatch>, CatalogError> {
+        let values = self.bind(given)?;
+        let query = |source| CatalogError::Query {
+            indicator: self.name.clone(),
+            source,
+        };
+        let mut df = ctx.sql(&self.sql).await.map_err(query)?;
+        if !values.is_empty() {
+            df = df.with_param_values(values).map_err(query)?;
+        }
+        df.collect().await.map_err(query)
+    }
+}
+
+/// Splits `name=value`.
+pub fn parse_param_arg(arg: &str) -> Result<(String, String), CatalogError> {
+    arg.split_once('=')
+        .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| CatalogError::ParamSyntax(arg.to_string()))
+}
+
+impl Catalog {
+    /// Loads every `*.sql` in `dir`.
+    pub fn load(dir: &Path) -> Result<Catalog, CatalogError> {
+        let io = |source| CatalogError::Io {
+            path: dir.to_path_buf(),
+            source,
+        };
+        let mut indicators = BTreeMap::new();
+        for entry in std::fs::read_dir(dir).map_err(io)? {
+            let path = entry.map_err(io)?.path();
+            if path.extension().is_none_or(|e| e != "sql") {
+                continue;
+            }
+            let name = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_string();
+            let text = std::fs::read_to_string(&path).map_err(|source| CatalogError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            indicators.insert(name.clone(), Indicator::parse(&name, &text, &path)?);
+        }
+        Ok(Catalog { indicators })
+    }
+
+    /// Every indicator, by name.
+    pub fn indicators(&self) -> impl Iterator<Item = &Indicator> {
+        self.indicators.values()
+    }
+
+    /// The indicator called `name`.
+    pub fn get(&self, name: &str) -> Result<&Indicator, CatalogError> {
+        self.indicators
+            .get(name)
+            .ok_or_else(|| CatalogError::UnknownIndicator {
+                name: name.to_string(),
+                known: self
+                    .indicators
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_and_params() {
+        let text = "-- title: Events\n-- unit: events\n-- param: org text default '' -- organisation\n-- param: min_events int default 6\nSELECT 1";
+        let ind = Indicator::parse("events", text, Path::new("events.sql")).unwrap();
+        assert_eq!(ind.title, "Events");
+        assert_eq!(ind.params.len(), 2);
+        assert_eq!(ind.params[0].default, "");
+        assert_eq!(ind.params[0].description, "organisation");
+        let bound = ind.bind(&[("min_events".into(), "10".into())]).unwrap();
+        assert_eq!(bound[1].1, ScalarValue::Int64(Some(10)));
+        assert!(matches!(
+            ind.bind(&[("min_events".into(), "ten".into())]),
+            Err(CatalogError::BadParam { .. })
+        ));
+        assert!(matches!(
+            ind.bind(&[("nope".into(), "1".into())]),
+            Err(CatalogError::UnknownParam { .. })
+        ));
+    }
+
+    #[test]
+    fn a_param_without_default_is_refused() {
+        let text = "-- title: X\n-- param: org text\nSELECT 1";
+        let err = Indicator::parse("x", text, Path::new("x.sql")).unwrap_err();
+        assert!(err.to_string().contains("line 2"), "{err}");
+    }
+}

@@ -1,0 +1,827 @@
+//! Ingest: extract files and reference tables into the lake.
+//!
+//! Per extract: hash the file (its `extract_id`); skip it if the manifest already has
+//! it; detect or take its profile; stream its records through the identifiable-data
+//! guard and row validation into staging Parquet; then commit episodes (replacing the
+//! organisation's months the extract covers), rejections and the manifest row, in that
+//! order. Nothing is written to a table until the whole file has been read, so a refused
+//! file leaves the lake untouched.
+
+pub mod batch;
+pub mod guard;
+pub mod profile;
+pub mod reference;
+pub mod source;
+pub mod validate;
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::Utc;
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+};
+use datafusion::arrow::datatypes::Int64Type;
+use datafusion::prelude::{col, lit};
+use indicatif::ProgressBar;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::lake::{self, Lake, LakeError, Snapshot, WriteInput, WriteMode};
+use crate::model::{self, Jurisdiction, ReferenceTable};
+use batch::{BATCH_ROWS, EpisodeBatch, RejectionBatch, StagedParquet};
+use profile::{Profile, ProfileError, ProfileSet, SourceFormat};
+use source::{Item, Refusal};
+use validate::{RejectReason, RowRejection, Validator};
+
+/// Outcome of one file (**contract**: `ako ingest --format json` prints these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ingested,
+    Unchanged,
+    Refused,
+}
+
+/// What happened to one file (**contract** for the JSON fields).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FileReport {
+    pub file: String,
+    /// `extract` or `reference`.
+    pub kind: &'static str,
+    pub org_code: Option<String>,
+    pub profile: Option<String>,
+    pub status: Status,
+    pub rows_read: u64,
+    pub rows_accepted: u64,
+    pub rows_rejected: u64,
+    /// First and last month (`YYYY-MM`, local time) the extract covers.
+    pub period_from: Option<String>,
+    pub period_to: Option<String>,
+    /// Why the file was refused; null otherwise.
+    pub error: Option<String>,
+    /// The lake version after this file (null for an empty lake).
+    pub lake_version: Option<i64>,
+}
+
+/// Failures that stop an ingest (as opposed to a refused file, which is reported).
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("staging: {0}")]
+    Parquet(#[from] datafusion::parquet::errors::ParquetError),
+    #[error("staging: {0}")]
+    Arrow(#[from] datafusion::arrow::error::ArrowError),
+    #[error(transparent)]
+    DataFusion(#[from] datafusion::error::DataFusionError),
+    #[error("{0}: no such file or folder")]
+    NoInput(PathBuf),
+    #[error("--profile {name}: no such profile (known: {known})")]
+    UnknownProfile { name: String, known: String },
+}
+
+/// Options of an ingest.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    /// Use this profile for every extract instead of detecting one from the header.
+    pub profile: Option<String>,
+    /// Extra folders of profile TOML files (folders named `profiles` among the inputs
+    /// are always read).
+    pub profile_dirs: Vec<PathBuf>,
+}
+
+/// Files found under the inputs.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    pub reference: Vec<(ReferenceTable, PathBuf)>,
+    pub extracts: Vec<PathBuf>,
+    pub profile_dirs: Vec<PathBuf>,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> IngestError + '_ {
+    move |source| IngestError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn format_of(path: &Path) -> Option<SourceFormat> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    match ext.as_str() {
+        "csv" | "txt" | "tsv" => Some(SourceFormat::Csv),
+        "jsonl" | "ndjson" | "json" => Some(SourceFormat::Jsonl),
+        _ => None,
+    }
+}
+
+/// Finds reference tables, extracts and profile folders under `inputs`. Hidden files
+/// and anything that is not CSV or JSON Lines are passed over.
+pub fn discover(inputs: &[PathBuf]) -> Result<Discovered, IngestError> {
+    let mut found = Discovered::default();
+    let mut stack: Vec<PathBuf> = Vec::new();
+    for input in inputs {
+        if !input.exists() {
+            return Err(IngestError::NoInput(input.clone()));
+        }
+        stack.push(input.clone());
+        while let Some(path) = stack.pop() {
+            let hidden = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'));
+            if hidden && path != *input {
+                continue;
+            }
+            if path.is_dir() {
+                if path.file_name().is_some_and(|n| n == "profiles") {
+                    found.profile_dirs.push(path);
+                    continue;
+                }
+                for entry in std::fs::read_dir(&path).map_err(io_err(&path))? {
+                    stack.push(entry.map_err(io_err(&path))?.path());
+                }
+            } else if format_of(&path).is_some() {
+                let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+                match ReferenceTable::from_name(stem)
+                    .filter(|_| format_of(&path) == Some(SourceFormat::Csv))
+                {
+                    Some(table) => found.reference.push((table, path)),
+                    None => found.extracts.push(path),
+                }
+            }
+        }
+    }
+    found.reference.sort();
+    found.extracts.sort();
+    found.extracts.dedup();
+    Ok(found)
+}
+
+/// Content hash of a file: the `extract_id`.
+pub fn content_hash(path: &Path) -> Result<String, IngestError> {
+    let mut file = std::fs::File::open(path).map_err(io_err(path))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buf).map_err(io_err(path))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// Organisation codes known to the lake, with their jurisdiction.
+async fn organisations(
+    lake: &Lake,
+    snapshot: &Snapshot,
+) -> Result<HashMap<String, Jurisdiction>, IngestError> {
+    let ctx = lake.session(snapshot).await?;
+    let batches = ctx
+        .sql("SELECT org_code, jurisdiction FROM organisations")
+        .await?
+        .collect()
+        .await?;
+    let mut orgs = HashMap::new();
+    for b in &batches {
+        let codes = lake::string_column(b, "org_code")?;
+        let juris = lake::string_column(b, "jurisdiction")?;
+        for i in 0..b.num_rows() {
+            if let Some(j) = Jurisdiction::parse(juris.value(i)) {
+                orgs.insert(codes.value(i).to_string(), j);
+            }
+        }
+    }
+    Ok(orgs)
+}
+
+/// One row of the manifest.
+struct ManifestRow<'a> {
+    extract_id: &'a str,
+    file: &'a str,
+    kind: &'static str,
+    org_code: Option<&'a str>,
+    profile: Option<&'a str>,
+    period: Option<(&'a str, &'a str)>,
+    counts: (u64, u64, u64),
+    table_name: &'a str,
+    table_version: i64,
+    rejections_version: Option<i64>,
+}
+
+fn manifest_batch(r: &ManifestRow) -> Result<RecordBatch, IngestError> {
+    let s = |v: Option<&str>| Arc::new(StringArray::from(vec![v])) as ArrayRef;
+    let i = |v: i64| Arc::new(Int64Array::from(vec![v])) as ArrayRef;
+    let now =
+        TimestampMicrosecondArray::from(vec![Utc::now().timestamp_micros()]).with_timezone("UTC");
+    Ok(RecordBatch::try_new(
+        model::extract_schema(),
+        vec![
+            s(Some(r.extract_id)),
+            s(Some(r.file)),
+            s(Some(r.kind)),
+            s(r.org_code),
+            s(r.profile),
+            s(r.period.map(|p| p.0)),
+            s(r.period.map(|p| p.1)),
+            i(r.counts.0 as i64),
+            i(r.counts.1 as i64),
+            i(r.counts.2 as i64),
+            Arc::new(now),
+            s(Some(r.table_name)),
+            i(r.table_version),
+            Arc::new(Int64Array::from(vec![r.rejections_version])),
+        ],
+    )?)
+}
+
+/// Test hook: abort the process at a named point, to prove a crash there leaves the
+/// lake as it was. Set `AKO_FAILPOINT=after-episodes-commit`.
+fn failpoint(name: &str) {
+    if std::env::var("AKO_FAILPOINT").is_ok_and(|v| v == name) {
+        eprintln!("ako: failpoint {name}: aborting");
+        std::process::abort();
+    }
+}
+
+/// The state an ingest carries from file to file.
+struct Session<'a> {
+    lake: &'a Lake,
+    snapshot: Snapshot,
+    orgs: HashMap<String, Jurisdiction>,
+    profiles: ProfileSet,
+    forced_profile: Option<String>,
+    progress: &'a ProgressBar,
+}
+
+/// Ingests every file under `inputs`: reference tables first, then extracts. Calls
+/// `on_report` as each file finishes. A refused file is reported, not an error.
+pub async fn ingest(
+    lake: &Lake,
+    inputs: &[PathBuf],
+    options: &IngestOptions,
+    progress: &ProgressBar,
+    on_report: &mut dyn FnMut(&FileReport),
+) -> Result<Vec<FileReport>, IngestError> {
+    let found = discover(inputs)?;
+    let mut dirs = found.profile_dirs.clone();
+    dirs.extend(options.profile_dirs.iter().cloned());
+    let profiles = ProfileSet::load(&dirs)?;
+    if let Some(name) = &options.profile
+        && profiles.get(name).is_none()
+    {
+        return Err(IngestError::UnknownProfile {
+            name: name.clone(),
+            known: profiles.names().join(", "),
+        });
+    }
+    let _lock = lake.lock()?;
+    let snapshot = lake.snapshot(None).await?;
+    let restored = lake.recover(&snapshot).await?;
+    if !restored.is_empty() {
+        tracing::warn!(tables = ?restored, "restored tables left ahead of the manifest by an interrupted ingest");
+    }
+    let orgs = organisations(lake, &snapshot).await?;
+    let total: u64 = found
+        .reference
+        .iter()
+        .map(|(_, p)| p)
+        .chain(&found.extracts)
+        .filter_map(|p| std::fs::metadata(p).ok().map(|m| m.len()))
+        .sum();
+    progress.set_length(total);
+    let mut session = Session {
+        lake,
+        snapshot,
+        orgs,
+        profiles,
+        forced_profile: options.profile.clone(),
+        progress,
+    };
+    let mut reports = Vec::new();
+    for (table, path) in &found.reference {
+        let report = session.reference(*table, path).await?;
+        on_report(&report);
+        reports.push(report);
+    }
+    for path in &found.extracts {
+        let report = session.extract(path).await?;
+        on_report(&report);
+        reports.push(report);
+    }
+    progress.finish_and_clear();
+    Ok(reports)
+}
+
+fn display(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+impl Session<'_> {
+    fn refused(
+        &self,
+        path: &Path,
+        kind: &'static str,
+        org: Option<String>,
+        profile: Option<String>,
+        why: &Refusal,
+        read: u64,
+    ) -> FileReport {
+        FileReport {
+            file: display(path),
+            kind,
+            org_code: org,
+            profile,
+            status: Status::Refused,
+            rows_read: read,
+            rows_accepted: 0,
+            rows_rejected: 0,
+            period_from: None,
+            period_to: None,
+            error: Some(format!("{}: {why}", display(path))),
+            lake_version: self.snapshot.lake_version,
+        }
+    }
+
+    /// The report of a file the manifest already has.
+    async fn unchanged(
+        &self,
+        path: &Path,
+        kind: &'static str,
+        extract_id: &str,
+    ) -> Result<Option<FileReport>, IngestError> {
+        let rows = self.lake.manifest_rows(&self.snapshot, extract_id).await?;
+        let Some(b) = rows.iter().find(|b| b.num_rows() > 0) else {
+            return Ok(None);
+        };
+        let text = |name: &str| {
+            let c = lake::string_column(b, name).ok()?;
+            (!c.is_null(0)).then(|| c.value(0).to_string())
+        };
+        let int = |name: &str| {
+            b.column_by_name(name)
+                .expect("manifest column")
+                .as_primitive::<Int64Type>()
+                .value(0) as u64
+        };
+        Ok(Some(FileReport {
+            file: display(path),
+            kind,
+            org_code: text("org_code"),
+            profile: text("profile"),
+            status: Status::Unchanged,
+            rows_read: int("rows_read"),
+            rows_accepted: int("rows_accepted"),
+            rows_rejected: int("rows_rejected"),
+            period_from: text("period_from"),
+            period_to: text("period_to"),
+            error: None,
+            lake_version: self.snapshot.lake_version,
+        }))
+    }
+
+    async fn commit_manifest(&mut self, row: &ManifestRow<'_>) -> Result<i64, IngestError> {
+        let batch = manifest_batch(row)?;
+        let version = self
+            .lake
+            .write(
+                lake::MANIFEST,
+                WriteInput::Batches(vec![batch]),
+                WriteMode::Append,
+                &[],
+            )
+            .await?;
+        self.snapshot.lake_version = Some(version);
+        self.snapshot.tables.insert(lake::MANIFEST.into(), version);
+        self.snapshot
+            .tables
+            .insert(row.table_name.to_string(), row.table_version);
+        if let Some(v) = row.rejections_version {
+            self.snapshot.tables.insert(lake::REJECTIONS.into(), v);
+        }
+        Ok(version)
+    }
+
+    async fn reference(
+        &mut self,
+        table: ReferenceTable,
+        path: &Path,
+    ) -> Result<FileReport, IngestError> {
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let extract_id = content_hash(path)?;
+        if let Some(report) = self.unchanged(path, "reference", &extract_id).await? {
+            self.progress.inc(size);
+            return Ok(report);
+        }
+        let orgs = &self.orgs;
+        let known = |code: &str| orgs.contains_key(code);
+        let check: Option<&dyn Fn(&str) -> bool> = match table {
+            ReferenceTable::Organisations | ReferenceTable::StandardPopulation => None,
+            _ => Some(&known),
+        };
+        let batch = match reference::read(path, table, check) {
+            Ok(b) => b,
+            Err(why) => {
+                self.progress.inc(size);
+                return Ok(self.refused(path, "reference", None, None, &why, 0));
+            }
+        };
+        let rows = batch.num_rows() as u64;
+        let table_name = format!("reference/{}", table.name());
+        let version = self
+            .lake
+            .write(
+                &table_name,
+                WriteInput::Batches(vec![batch]),
+                WriteMode::Overwrite,
+                &[],
+            )
+            .await?;
+        let file = display(path);
+        let lake_version = self
+            .commit_manifest(&ManifestRow {
+                extract_id: &extract_id,
+                file: &file,
+                kind: "reference",
+                org_code: None,
+                profile: None,
+                period: None,
+                counts: (rows, rows, 0),
+                table_name: &table_name,
+                table_version: version,
+                rejections_version: None,
+            })
+            .await?;
+        if table == ReferenceTable::Organisations {
+            self.orgs = organisations(self.lake, &self.snapshot).await?;
+        }
+        self.progress.inc(size);
+        Ok(FileReport {
+            file,
+            kind: "reference",
+            org_code: None,
+            profile: None,
+            status: Status::Ingested,
+            rows_read: rows,
+            rows_accepted: rows,
+            rows_rejected: 0,
+            period_from: None,
+            period_to: None,
+            error: None,
+            lake_version: Some(lake_version),
+        })
+    }
+
+    fn choose_profile(&self, path: &Path) -> Result<&Profile, Refusal> {
+        if let Some(name) = &self.forced_profile {
+            return Ok(self.profiles.get(name).expect("checked at start"));
+        }
+        let format = format_of(path).expect("discovered by extension");
+        let mut last = None;
+        for delimiter in [b',', b'|', b'\t', b';'] {
+            if format == SourceFormat::Jsonl && delimiter != b',' {
+                break;
+            }
+            let header = source::peek_header(path, format, delimiter)?;
+            if let Some(bad) = header.iter().find(|h| guard::is_identifying_column(h)) {
+                return Err(Refusal {
+                    line: Some(1),
+                    column: Some(bad.clone()),
+                    message: format!(
+                        "column `{bad}` carries identifiable data; extracts must be de-identified"
+                    ),
+                });
+            }
+            if let Some(p) = self.profiles.detect(format, &header) {
+                return Ok(p);
+            }
+            last = Some(header);
+        }
+        Err(Refusal {
+            line: Some(1),
+            column: None,
+            message: format!(
+                "no profile matches this header ({}); name one with --profile (known: {})",
+                last.unwrap_or_default().join(","),
+                self.profiles.names().join(", ")
+            ),
+        })
+    }
+
+    async fn extract(&mut self, path: &Path) -> Result<FileReport, IngestError> {
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let extract_id = content_hash(path)?;
+        if let Some(report) = self.unchanged(path, "extract", &extract_id).await? {
+            self.progress.inc(size);
+            return Ok(report);
+        }
+        let start_pos = self.progress.position();
+        let profile = match self.choose_profile(path) {
+            Ok(p) => p.clone(),
+            Err(why) => {
+                self.progress.inc(size);
+                return Ok(self.refused(path, "extract", None, None, &why, 0));
+            }
+        };
+        let staging =
+            self.lake
+                .staging_dir()
+                .join(format!("{}-{}", &extract_id[..16], std::process::id()));
+        std::fs::create_dir_all(&staging).map_err(io_err(&staging))?;
+        let outcome = self.stage(path, &profile, &extract_id, &staging).await;
+        self.progress.set_position(start_pos + size);
+        let result = match outcome {
+            Ok(Staged::Refused { org, why, read }) => {
+                Ok(self.refused(path, "extract", org, Some(profile.name.clone()), &why, read))
+            }
+            Ok(Staged::Ready(staged)) => {
+                self.commit_extract(path, &profile, &extract_id, staged)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        let _ = std::fs::remove_dir_all(&staging);
+        result
+    }
+
+    /// Reads the whole file into staging Parquet, or decides to refuse it.
+    async fn stage(
+        &self,
+        path: &Path,
+        profile: &Profile,
+        extract_id: &str,
+        staging: &Path,
+    ) -> Result<Staged, IngestError> {
+        let file = display(path);
+        let mut reader = match source::open(path, profile) {
+            Ok(r) => r,
+            Err(why) => {
+                return Ok(Staged::Refused {
+                    org: None,
+                    why,
+                    read: 0,
+                });
+            }
+        };
+        let mut org: Option<(String, Jurisdiction)> = None;
+        let mut episodes: Option<(EpisodeBatch, StagedParquet)> = None;
+        let mut rejections = RejectionBatch::new(extract_id, &file);
+        let mut seen: HashSet<u128> = HashSet::new();
+        let (mut read, mut accepted) = (0u64, 0u64);
+        let mut period: Option<(String, String)> = None;
+        let base = self.progress.position();
+        loop {
+            let item = match reader.next_item() {
+                Ok(Some(item)) => item,
+                Ok(None) => break,
+                Err(why) => {
+                    return Ok(Staged::Refused {
+                        org: org.map(|o| o.0),
+                        why,
+                        read,
+                    });
+                }
+            };
+            read += 1;
+            if read % 4096 == 0 {
+                self.progress.set_position(base + reader.bytes_read());
+            }
+            let rec = match item {
+                Item::Record(rec) => rec,
+                Item::Malformed { line, message } => {
+                    rejections.push(RowRejection {
+                        line,
+                        column: None,
+                        value: None,
+                        reason: RejectReason::MalformedRecord,
+                        message,
+                    });
+                    continue;
+                }
+            };
+            // The organisation decides the time zone, so it is settled before validation.
+            if let Some(code) = rec.values[0].as_deref() {
+                match &org {
+                    Some((known, _)) if known != code => {
+                        let why = Refusal {
+                            line: Some(rec.line),
+                            column: Some(profile.columns[model::col::ORG_CODE].clone()),
+                            message: format!(
+                                "organisation `{code}` differs from `{known}` earlier in the file; an extract comes from one organisation"
+                            ),
+                        };
+                        return Ok(Staged::Refused {
+                            org: Some(known.clone()),
+                            why,
+                            read,
+                        });
+                    }
+                    Some(_) => {}
+                    None => match self.orgs.get(code) {
+                        Some(j) => {
+                            org = Some((code.to_string(), *j));
+                            rejections.set_org(code);
+                        }
+                        None => {
+                            let why = Refusal {
+                                line: Some(rec.line),
+                                column: Some(profile.columns[model::col::ORG_CODE].clone()),
+                                message: format!(
+                                    "organisation `{code}` is not in the organisations reference table"
+                                ),
+                            };
+                            return Ok(Staged::Refused {
+                                org: Some(code.to_string()),
+                                why,
+                                read,
+                            });
+                        }
+                    },
+                }
+            }
+            let tz = org.as_ref().map_or(chrono_tz::UTC, |(_, j)| j.time_zone());
+            let episode = match Validator::new(profile, tz).episode(&rec) {
+                Ok(e) => e,
+                Err(rejection) => {
+                    rejections.push(rejection);
+                    continue;
+                }
+            };
+            if !seen.insert(id_hash(&episode.episode_id)) {
+                rejections.push(RowRejection {
+                    line: rec.line,
+                    column: Some(profile.columns[model::col::EPISODE_ID].clone()),
+                    value: Some(episode.episode_id.clone()),
+                    reason: RejectReason::DuplicateEpisodeId,
+                    message: format!(
+                        "episode `{}` appears earlier in this extract",
+                        episode.episode_id
+                    ),
+                });
+                continue;
+            }
+            period = Some(match period {
+                None => (episode.month.clone(), episode.month.clone()),
+                Some((a, b)) => (a.min(episode.month.clone()), b.max(episode.month.clone())),
+            });
+            let (_, jurisdiction) = org.as_ref().expect("an accepted row has an organisation");
+            let (batch, writer) = match &mut episodes {
+                Some(pair) => pair,
+                None => {
+                    let w = StagedParquet::create(
+                        &staging.join("episodes.parquet"),
+                        model::episode_schema(),
+                    )?;
+                    episodes.insert((EpisodeBatch::new(jurisdiction.as_str(), extract_id), w))
+                }
+            };
+            batch.push(&episode);
+            accepted += 1;
+            if batch.len() >= BATCH_ROWS {
+                writer.write(&batch.finish()?)?;
+            }
+        }
+        let episodes = match episodes {
+            Some((mut batch, mut writer)) => {
+                if !batch.is_empty() {
+                    writer.write(&batch.finish()?)?;
+                }
+                Some(writer.close()?)
+            }
+            None => None,
+        };
+        let rejected = rejections.len() as u64;
+        debug_assert_eq!(read, accepted + rejected);
+        let rejections = (!rejections.is_empty())
+            .then(|| rejections.finish())
+            .transpose()?;
+        Ok(Staged::Ready(StagedExtract {
+            org: org.map(|o| o.0),
+            episodes,
+            rejections,
+            period,
+            read,
+            accepted,
+            rejected,
+        }))
+    }
+
+    async fn commit_extract(
+        &mut self,
+        path: &Path,
+        profile: &Profile,
+        extract_id: &str,
+        s: StagedExtract,
+    ) -> Result<FileReport, IngestError> {
+        let file = display(path);
+        let mut episodes_version = self.snapshot.tables.get(lake::EPISODES).copied();
+        if let (Some(staged), Some(org), Some((from, to))) = (&s.episodes, &s.org, &s.period) {
+            // A newer extract replaces the months it covers for its organisation.
+            let predicate = col(model::col::ORG_CODE)
+                .eq(lit(org.as_str()))
+                .and(col(model::col::MONTH).gt_eq(lit(from.as_str())))
+                .and(col(model::col::MONTH).lt_eq(lit(to.as_str())));
+            let v = self
+                .lake
+                .write(
+                    lake::EPISODES,
+                    WriteInput::Staged(staged.clone()),
+                    WriteMode::ReplaceWhere(predicate),
+                    &[model::col::ORG_CODE],
+                )
+                .await?;
+            episodes_version = Some(v);
+            failpoint("after-episodes-commit");
+        }
+        let mut rejections_version = self.snapshot.tables.get(lake::REJECTIONS).copied();
+        if let Some(batch) = s.rejections {
+            let v = self
+                .lake
+                .write(
+                    lake::REJECTIONS,
+                    WriteInput::Batches(vec![batch]),
+                    WriteMode::Append,
+                    &[],
+                )
+                .await?;
+            rejections_version = Some(v);
+            failpoint("after-rejections-commit");
+        }
+        let period = s.period.as_ref().map(|(a, b)| (a.as_str(), b.as_str()));
+        // With nothing accepted and no episodes table yet the row pins no table (-1), so
+        // the file is still known and its re-ingest is a no-op.
+        let (table_name, table_version) = match episodes_version {
+            Some(v) => (lake::EPISODES, v),
+            None => ("none", -1),
+        };
+        let lake_version = self
+            .commit_manifest(&ManifestRow {
+                extract_id,
+                file: &file,
+                kind: "extract",
+                org_code: s.org.as_deref(),
+                profile: Some(&profile.name),
+                period,
+                counts: (s.read, s.accepted, s.rejected),
+                table_name,
+                table_version,
+                rejections_version,
+            })
+            .await?;
+        Ok(FileReport {
+            file,
+            kind: "extract",
+            org_code: s.org,
+            profile: Some(profile.name.clone()),
+            status: Status::Ingested,
+            rows_read: s.read,
+            rows_accepted: s.accepted,
+            rows_rejected: s.rejected,
+            period_from: s.period.as_ref().map(|p| p.0.clone()),
+            period_to: s.period.map(|p| p.1),
+            error: None,
+            lake_version: Some(lake_version),
+        })
+    }
+}
+
+/// A 128-bit hash of an episode id: duplicate detection holds 16 bytes per row rather
+/// than the id itself.
+fn id_hash(id: &str) -> u128 {
+    let mut a = std::collections::hash_map::DefaultHasher::new();
+    id.hash(&mut a);
+    let mut b = std::collections::hash_map::DefaultHasher::new();
+    (id, 0x5eed_u32).hash(&mut b);
+    (u128::from(a.finish()) << 64) | u128::from(b.finish())
+}
+
+struct StagedExtract {
+    org: Option<String>,
+    episodes: Option<PathBuf>,
+    rejections: Option<RecordBatch>,
+    period: Option<(String, String)>,
+    read: u64,
+    accepted: u64,
+    rejected: u64,
+}
+
+enum Staged {
+    Ready(StagedExtract),
+    Refused {
+        org: Option<String>,
+        why: Refusal,
+        read: u64,
+    },
+}

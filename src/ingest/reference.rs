@@ -1,0 +1,168 @@
+//! Reference tables: small CSV files loaded whole, every value typed and checked.
+//! A bad value refuses the file, since every indicator's denominator stands on them.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use datafusion::arrow::array::{
+    ArrayRef, Date32Builder, Float64Builder, Int64Builder, StringBuilder,
+};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::record_batch::RecordBatch;
+
+use super::source::Refusal;
+use crate::model::{self, ReferenceTable};
+
+enum ColumnBuilder {
+    Utf8(StringBuilder),
+    Int64(Int64Builder),
+    Float64(Float64Builder),
+    Date32(Date32Builder),
+}
+
+fn epoch() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date")
+}
+
+/// Checks a text value against the code set its column name implies.
+fn check_code(column: &str, value: &str) -> Result<(), String> {
+    let ok = match column {
+        "jurisdiction" => model::Jurisdiction::parse(value).is_some(),
+        "age_band" => model::is_age_band(value),
+        "sex" => model::Sex::parse(value).is_some(),
+        "ethnicity" => model::Ethnicity::parse(value).is_some(),
+        "setting" => model::Setting::parse(value).is_some(),
+        "month" => {
+            value.len() == 7
+                && NaiveDate::parse_from_str(&format!("{value}-01"), "%Y-%m-%d").is_ok()
+        }
+        _ => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("`{value}` is not a valid {column}"))
+    }
+}
+
+/// Reads a reference CSV into one record batch of the table's schema. `known_orgs`
+/// (when given) must contain every `org_code`.
+pub fn read(
+    path: &Path,
+    table: ReferenceTable,
+    known_orgs: Option<&dyn Fn(&str) -> bool>,
+) -> Result<RecordBatch, Refusal> {
+    let schema = table.schema();
+    let refusal = |line: Option<u64>, column: Option<&str>, message: String| Refusal {
+        line,
+        column: column.map(String::from),
+        message,
+    };
+    let mut rdr = csv::ReaderBuilder::new()
+        .from_path(path)
+        .map_err(|e| refusal(None, None, format!("cannot read: {e}")))?;
+    let header: Vec<String> = rdr
+        .headers()
+        .map_err(|e| refusal(Some(1), None, e.to_string()))?
+        .iter()
+        .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
+        .collect();
+    let mut indices = Vec::new();
+    for field in schema.fields() {
+        let i = header
+            .iter()
+            .position(|h| h == field.name())
+            .ok_or_else(|| {
+                refusal(
+                    Some(1),
+                    Some(field.name()),
+                    format!("{} needs a column `{}`", table.name(), field.name()),
+                )
+            })?;
+        indices.push(i);
+    }
+    let mut builders: Vec<ColumnBuilder> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Int64 => ColumnBuilder::Int64(Int64Builder::new()),
+            DataType::Float64 => ColumnBuilder::Float64(Float64Builder::new()),
+            DataType::Date32 => ColumnBuilder::Date32(Date32Builder::new()),
+            _ => ColumnBuilder::Utf8(StringBuilder::new()),
+        })
+        .collect();
+    for record in rdr.records() {
+        let record =
+            record.map_err(|e| refusal(e.position().map(|p| p.line()), None, e.to_string()))?;
+        let line = record.position().map_or(0, |p| p.line());
+        if record.len() == 1 && record[0].trim().is_empty() {
+            continue;
+        }
+        for ((field, &i), builder) in schema
+            .fields()
+            .iter()
+            .zip(&indices)
+            .zip(builders.iter_mut())
+        {
+            let name = field.name().as_str();
+            let raw = record.get(i).map(str::trim).unwrap_or("");
+            let bad = |m: String| refusal(Some(line), Some(name), m);
+            if raw.is_empty() {
+                if !field.is_nullable() {
+                    return Err(bad(format!("`{name}` is required")));
+                }
+                match builder {
+                    ColumnBuilder::Utf8(b) => b.append_null(),
+                    ColumnBuilder::Int64(b) => b.append_null(),
+                    ColumnBuilder::Float64(b) => b.append_null(),
+                    ColumnBuilder::Date32(b) => b.append_null(),
+                }
+                continue;
+            }
+            match builder {
+                ColumnBuilder::Utf8(b) => {
+                    check_code(name, raw).map_err(bad)?;
+                    if name == "org_code"
+                        && let Some(known) = known_orgs
+                        && !known(raw)
+                    {
+                        return Err(bad(format!("organisation `{raw}` is not in organisations")));
+                    }
+                    b.append_value(raw);
+                }
+                ColumnBuilder::Int64(b) => {
+                    let v: i64 = raw
+                        .parse()
+                        .ok()
+                        .filter(|v| *v >= 0)
+                        .ok_or_else(|| bad(format!("`{raw}` is not a whole number ≥ 0")))?;
+                    b.append_value(v);
+                }
+                ColumnBuilder::Float64(b) => {
+                    let v: f64 = raw
+                        .parse()
+                        .ok()
+                        .filter(|v: &f64| v.is_finite() && *v >= 0.0)
+                        .ok_or_else(|| bad(format!("`{raw}` is not a number ≥ 0")))?;
+                    b.append_value(v);
+                }
+                ColumnBuilder::Date32(b) => {
+                    let d = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                        .map_err(|_| bad(format!("`{raw}` is not a date (YYYY-MM-DD)")))?;
+                    b.append_value((d - epoch()).num_days() as i32);
+                }
+            }
+        }
+    }
+    let columns: Vec<ArrayRef> = builders
+        .into_iter()
+        .map(|b| match b {
+            ColumnBuilder::Utf8(mut b) => Arc::new(b.finish()) as ArrayRef,
+            ColumnBuilder::Int64(mut b) => Arc::new(b.finish()),
+            ColumnBuilder::Float64(mut b) => Arc::new(b.finish()),
+            ColumnBuilder::Date32(mut b) => Arc::new(b.finish()),
+        })
+        .collect();
+    RecordBatch::try_new(schema, columns).map_err(|e| refusal(None, None, e.to_string()))
+}

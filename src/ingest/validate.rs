@@ -1,0 +1,280 @@
+//! Row validation: a raw record becomes a typed [`Episode`] or a [`RowRejection`]
+//! naming the column, the value and why.
+
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+
+use super::profile::{Profile, TimestampStyle, is_canonical_code};
+use super::source::RawRecord;
+use crate::model::{
+    self, AuthorisedBy, EXTRACT_COLUMNS, Ethnicity, Practice, Reason, Setting, Sex, col,
+};
+
+/// Why a row was rejected (stored as the `reason` of the `rejections` table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectReason {
+    MissingValue,
+    BadTimestamp,
+    EndBeforeStart,
+    UnknownCode,
+    BadBoolean,
+    BadNumber,
+    MalformedRecord,
+    DuplicateEpisodeId,
+}
+
+impl RejectReason {
+    /// The code stored in the lake.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::MissingValue => "missing_value",
+            RejectReason::BadTimestamp => "bad_timestamp",
+            RejectReason::EndBeforeStart => "end_before_start",
+            RejectReason::UnknownCode => "unknown_code",
+            RejectReason::BadBoolean => "bad_boolean",
+            RejectReason::BadNumber => "bad_number",
+            RejectReason::MalformedRecord => "malformed_record",
+            RejectReason::DuplicateEpisodeId => "duplicate_episode_id",
+        }
+    }
+}
+
+/// A rejected row: where, what and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowRejection {
+    pub line: u64,
+    /// The source column, as the file names it.
+    pub column: Option<String>,
+    pub value: Option<String>,
+    pub reason: RejectReason,
+    pub message: String,
+}
+
+/// A validated episode, as the lake stores it (derived columns added by the writer).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Episode {
+    pub org_code: String,
+    pub episode_id: String,
+    pub person_key: String,
+    pub unit_code: String,
+    pub setting: Setting,
+    pub practice: Practice,
+    pub start_time: DateTime<Utc>,
+    pub end_time: Option<DateTime<Utc>>,
+    pub age_band: String,
+    pub minor: bool,
+    pub sex: Sex,
+    pub ethnicity: Ethnicity,
+    pub legal_status: String,
+    pub authorised_by: AuthorisedBy,
+    pub emergency: bool,
+    pub max_obs_gap_min: Option<i32>,
+    pub reason: Reason,
+    /// `YYYY-MM` of the start in the organisation's local time.
+    pub month: String,
+}
+
+/// Validates records of one file for one organisation.
+pub struct Validator<'a> {
+    profile: &'a Profile,
+    tz: Tz,
+}
+
+/// Longest value kept in a rejection, so a runaway cell cannot bloat the table.
+const MAX_VALUE_CHARS: usize = 80;
+
+fn idx(column: &str) -> usize {
+    EXTRACT_COLUMNS
+        .iter()
+        .position(|c| *c == column)
+        .expect("extract column")
+}
+
+impl<'a> Validator<'a> {
+    /// A validator for records of an organisation whose local time zone is `tz`.
+    pub fn new(profile: &'a Profile, tz: Tz) -> Self {
+        Validator { profile, tz }
+    }
+
+    fn reject(
+        &self,
+        rec: &RawRecord,
+        column: &str,
+        reason: RejectReason,
+        message: String,
+    ) -> RowRejection {
+        let value = rec.values[idx(column)]
+            .as_ref()
+            .map(|v| v.chars().take(MAX_VALUE_CHARS).collect());
+        RowRejection {
+            line: rec.line,
+            column: Some(self.profile.columns[column].clone()),
+            value,
+            reason,
+            message,
+        }
+    }
+
+    fn required<'r>(&self, rec: &'r RawRecord, column: &str) -> Result<&'r str, RowRejection> {
+        rec.values[idx(column)].as_deref().ok_or_else(|| {
+            self.reject(
+                rec,
+                column,
+                RejectReason::MissingValue,
+                format!("`{column}` is required"),
+            )
+        })
+    }
+
+    /// Maps a coded value through the profile's code table, or checks it is canonical.
+    fn code(&self, rec: &RawRecord, column: &str) -> Result<String, RowRejection> {
+        let raw = self.required(rec, column)?;
+        if let Some(table) = self.profile.codes.get(column) {
+            return table.get(raw).cloned().ok_or_else(|| {
+                self.reject(
+                    rec,
+                    column,
+                    RejectReason::UnknownCode,
+                    format!(
+                        "`{raw}` is not in profile {}'s code table for {column}",
+                        self.profile.name
+                    ),
+                )
+            });
+        }
+        let lower = raw.to_ascii_lowercase();
+        if is_canonical_code(column, &lower) {
+            Ok(lower)
+        } else {
+            Err(self.reject(
+                rec,
+                column,
+                RejectReason::UnknownCode,
+                format!("`{raw}` is not a valid {column}"),
+            ))
+        }
+    }
+
+    fn timestamp(
+        &self,
+        rec: &RawRecord,
+        column: &str,
+        raw: &str,
+    ) -> Result<DateTime<Utc>, RowRejection> {
+        let bad = |why: String| self.reject(rec, column, RejectReason::BadTimestamp, why);
+        match &self.profile.timestamps {
+            TimestampStyle::Rfc3339 => DateTime::parse_from_rfc3339(raw)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| {
+                    bad(format!(
+                        "`{raw}` is not an RFC 3339 timestamp with offset: {e}"
+                    ))
+                }),
+            TimestampStyle::Local { format } => {
+                let naive = NaiveDateTime::parse_from_str(raw, format)
+                    .map_err(|e| bad(format!("`{raw}` does not match `{format}`: {e}")))?;
+                // In the autumn overlap the earlier instant is taken; a time in the spring
+                // gap never happened and is refused rather than guessed.
+                self.tz
+                    .from_local_datetime(&naive)
+                    .earliest()
+                    .map(|t| t.with_timezone(&Utc))
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "`{raw}` does not exist in {} (daylight-saving gap)",
+                            self.tz
+                        ))
+                    })
+            }
+        }
+    }
+
+    fn boolean(&self, rec: &RawRecord, column: &str) -> Result<bool, RowRejection> {
+        let raw = self.required(rec, column)?;
+        let b = &self.profile.booleans;
+        if b.yes.iter().any(|y| y.eq_ignore_ascii_case(raw)) {
+            Ok(true)
+        } else if b.no.iter().any(|n| n.eq_ignore_ascii_case(raw)) {
+            Ok(false)
+        } else {
+            Err(self.reject(
+                rec,
+                column,
+                RejectReason::BadBoolean,
+                format!("`{raw}` is not one of {:?} or {:?}", b.yes, b.no),
+            ))
+        }
+    }
+
+    /// Validates one record. The organisation has already been checked by the caller.
+    pub fn episode(&self, rec: &RawRecord) -> Result<Episode, RowRejection> {
+        let text = |column: &str| self.required(rec, column).map(str::to_string);
+        let org_code = text(col::ORG_CODE)?;
+        let episode_id = text(col::EPISODE_ID)?;
+        let person_key = text(col::PERSON_KEY)?;
+        let unit_code = text(col::UNIT_CODE)?;
+        let setting = Setting::parse(&self.code(rec, col::SETTING)?).expect("checked code");
+        let practice = Practice::parse(&self.code(rec, col::PRACTICE)?).expect("checked code");
+        let start_raw = self.required(rec, col::START_TIME)?;
+        let start_time = self.timestamp(rec, col::START_TIME, start_raw)?;
+        let end_time = match rec.values[idx(col::END_TIME)].as_deref() {
+            None => None,
+            Some(raw) => Some(self.timestamp(rec, col::END_TIME, raw)?),
+        };
+        if let Some(end) = end_time
+            && end < start_time
+        {
+            return Err(self.reject(
+                rec,
+                col::END_TIME,
+                RejectReason::EndBeforeStart,
+                format!("end {end} is before start {start_time}"),
+            ));
+        }
+        let age_band = self.code(rec, col::AGE_BAND)?;
+        let minor = self.boolean(rec, col::MINOR)?;
+        let sex = Sex::parse(&self.code(rec, col::SEX)?).expect("checked code");
+        let ethnicity = Ethnicity::parse(&self.code(rec, col::ETHNICITY)?).expect("checked code");
+        let legal_status = self.code(rec, col::LEGAL_STATUS)?;
+        let authorised_by =
+            AuthorisedBy::parse(&self.code(rec, col::AUTHORISED_BY)?).expect("checked code");
+        let emergency = self.boolean(rec, col::EMERGENCY)?;
+        let max_obs_gap_min = match rec.values[idx(col::MAX_OBS_GAP_MIN)].as_deref() {
+            None => None,
+            Some(raw) => Some(raw.parse::<i32>().ok().filter(|m| *m >= 0).ok_or_else(|| {
+                self.reject(
+                    rec,
+                    col::MAX_OBS_GAP_MIN,
+                    RejectReason::BadNumber,
+                    format!("`{raw}` is not a whole number of minutes ≥ 0"),
+                )
+            })?),
+        };
+        let reason = Reason::parse(&self.code(rec, col::REASON)?).expect("checked code");
+        let month = start_time
+            .with_timezone(&self.tz)
+            .format("%Y-%m")
+            .to_string();
+        debug_assert!(model::is_age_band(&age_band));
+        Ok(Episode {
+            org_code,
+            episode_id,
+            person_key,
+            unit_code,
+            setting,
+            practice,
+            start_time,
+            end_time,
+            age_band,
+            minor,
+            sex,
+            ethnicity,
+            legal_status,
+            authorised_by,
+            emergency,
+            max_obs_gap_min,
+            reason,
+            month,
+        })
+    }
+}

@@ -1,0 +1,460 @@
+//! The lake: Delta tables under one folder, and the manifest that makes an ingest
+//! atomic across them.
+//!
+//! Layout (**contract**): `<lake>/episodes`, `<lake>/rejections`,
+//! `<lake>/reference/<table>`, plus `<lake>/extracts`, the manifest. Delta commits are
+//! atomic per table only, so an ingest writes its data tables first and then appends
+//! one manifest row pinning the versions it produced. The manifest's Delta version is
+//! the **lake version**: readers open every table at the version the manifest pins, so
+//! a crash between two table commits is invisible, and the next ingest restores any
+//! table that moved past its pinned version before it writes.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use datafusion::arrow::array::{Array, AsArray, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Int64Type, SchemaRef};
+use datafusion::datasource::MemTable;
+use datafusion::error::DataFusionError;
+use datafusion::logical_expr::Expr;
+use datafusion::prelude::{ParquetReadOptions, SessionContext, col, lit};
+use deltalake::protocol::SaveMode;
+use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
+use url::Url;
+
+use crate::model::{self, ReferenceTable};
+
+/// Name of the manifest table.
+pub const MANIFEST: &str = "extracts";
+/// Name of the episodes table.
+pub const EPISODES: &str = "episodes";
+/// Name of the rejections table.
+pub const REJECTIONS: &str = "rejections";
+
+/// Errors of the lake layer.
+#[derive(Debug, thiserror::Error)]
+pub enum LakeError {
+    #[error("lake {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("delta table {table}: {source}")]
+    Delta {
+        table: String,
+        source: DeltaTableError,
+    },
+    #[error(transparent)]
+    DataFusion(#[from] DataFusionError),
+    #[error(transparent)]
+    Arrow(#[from] datafusion::arrow::error::ArrowError),
+    #[error("lake version {requested} does not exist (latest is {latest})")]
+    NoSuchVersion { requested: i64, latest: String },
+    #[error("the lake has no data as of {0}")]
+    NothingAsOf(String),
+    #[error("`{0}` is neither a lake version (a whole number) nor a date (YYYY-MM-DD or RFC 3339)")]
+    BadAsOf(String),
+}
+
+fn delta(table: &str) -> impl FnOnce(DeltaTableError) -> LakeError + '_ {
+    move |source| LakeError::Delta {
+        table: table.to_string(),
+        source,
+    }
+}
+
+/// Which state of the lake to read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AsOf {
+    /// A lake version (the manifest's Delta version).
+    Version(i64),
+    /// The last version committed at or before this instant.
+    Time(DateTime<Utc>),
+}
+
+impl std::str::FromStr for AsOf {
+    type Err = LakeError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Ok(v) = s.parse::<i64>() {
+            return Ok(AsOf::Version(v));
+        }
+        if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+            return Ok(AsOf::Time(t.with_timezone(&Utc)));
+        }
+        if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+            // a date means "as published at the end of that day (UTC)"
+            let end = d.and_hms_opt(23, 59, 59).expect("valid time").and_utc();
+            return Ok(AsOf::Time(end));
+        }
+        Err(LakeError::BadAsOf(s.to_string()))
+    }
+}
+
+/// A consistent state of the lake: the lake version and the version of each table in it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    /// The manifest version; `None` for an empty lake.
+    pub lake_version: Option<i64>,
+    /// Table path (`episodes`, `reference/organisations`, …) → pinned Delta version.
+    pub tables: BTreeMap<String, i64>,
+}
+
+/// How a write changes a table.
+#[derive(Debug, Clone)]
+pub enum WriteMode {
+    Append,
+    /// Replace the rows matching the predicate (which the new rows must all satisfy).
+    ReplaceWhere(Expr),
+    /// Replace the whole table.
+    Overwrite,
+}
+
+/// Where a write's rows come from.
+pub enum WriteInput {
+    Batches(Vec<RecordBatch>),
+    /// A Parquet file in the staging area, streamed by DataFusion.
+    Staged(PathBuf),
+}
+
+/// A lake folder.
+#[derive(Debug, Clone)]
+pub struct Lake {
+    root: PathBuf,
+}
+
+/// An exclusive lock on a lake, held for the duration of an ingest.
+pub struct LakeLock {
+    _file: std::fs::File,
+}
+
+impl Lake {
+    /// The lake at `root` (created if missing).
+    pub fn open(root: &Path) -> Result<Lake, LakeError> {
+        std::fs::create_dir_all(root).map_err(|source| LakeError::Io {
+            path: root.to_path_buf(),
+            source,
+        })?;
+        let root = root.canonicalize().map_err(|source| LakeError::Io {
+            path: root.to_path_buf(),
+            source,
+        })?;
+        Ok(Lake { root })
+    }
+
+    /// The lake folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Folder of a table, e.g. `episodes` or `reference/organisations`.
+    pub fn table_path(&self, table: &str) -> PathBuf {
+        self.root.join(table)
+    }
+
+    /// Folder for an ingest's temporary files; never inside a table.
+    pub fn staging_dir(&self) -> PathBuf {
+        self.root.join("_staging")
+    }
+
+    fn table_url(&self, table: &str) -> Result<Url, LakeError> {
+        let path = self.table_path(table);
+        std::fs::create_dir_all(&path).map_err(|source| LakeError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        Url::from_directory_path(&path).map_err(|()| LakeError::Io {
+            path,
+            source: std::io::Error::other("not an absolute path"),
+        })
+    }
+
+    /// Takes the lake's write lock, waiting for another ingest to finish.
+    pub fn lock(&self) -> Result<LakeLock, LakeError> {
+        let path = self.root.join(".ako.lock");
+        let io = |source| LakeError::Io {
+            path: path.clone(),
+            source,
+        };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io)?;
+        file.lock().map_err(|source| LakeError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(LakeLock { _file: file })
+    }
+
+    fn has_table(&self, table: &str) -> bool {
+        self.table_path(table).join("_delta_log").is_dir()
+    }
+
+    /// Opens a table at its latest version, or `None` when it has never been written.
+    async fn latest(&self, table: &str) -> Result<Option<DeltaTable>, LakeError> {
+        if !self.has_table(table) {
+            return Ok(None);
+        }
+        let t = deltalake::open_table(self.table_url(table)?)
+            .await
+            .map_err(delta(table))?;
+        Ok(Some(t))
+    }
+
+    /// Opens a table at a version.
+    async fn at_version(&self, table: &str, version: i64) -> Result<DeltaTable, LakeError> {
+        let version = u64::try_from(version).map_err(|_| LakeError::NoSuchVersion {
+            requested: version,
+            latest: "?".into(),
+        })?;
+        deltalake::open_table_with_version(self.table_url(table)?, version)
+            .await
+            .map_err(delta(table))
+    }
+
+    /// The snapshot for `as_of`, or the latest one.
+    pub async fn snapshot(&self, as_of: Option<&AsOf>) -> Result<Snapshot, LakeError> {
+        let Some(mut manifest) = self.latest(MANIFEST).await? else {
+            return match as_of {
+                None => Ok(Snapshot::default()),
+                Some(a) => Err(LakeError::NothingAsOf(format!("{a:?}"))),
+            };
+        };
+        let latest = version_of(&manifest);
+        match as_of {
+            None => {}
+            Some(AsOf::Version(v)) => {
+                if *v < 0 || *v > latest {
+                    return Err(LakeError::NoSuchVersion {
+                        requested: *v,
+                        latest: latest.to_string(),
+                    });
+                }
+                manifest = self.at_version(MANIFEST, *v).await?;
+            }
+            Some(AsOf::Time(t)) => {
+                manifest
+                    .load_with_datetime(*t)
+                    .await
+                    .map_err(|_| LakeError::NothingAsOf(t.to_rfc3339()))?;
+            }
+        }
+        let lake_version = version_of(&manifest);
+        let ctx = SessionContext::new();
+        register_delta(&ctx, MANIFEST, &manifest).await?;
+        let pins = ctx
+            .sql("SELECT table_name, max(table_version) AS v FROM extracts WHERE table_version >= 0 GROUP BY table_name")
+            .await?
+            .collect()
+            .await?;
+        let mut tables = BTreeMap::new();
+        for batch in &pins {
+            let names = string_column(batch, "table_name")?;
+            let versions = batch.column(1).as_primitive::<Int64Type>();
+            for i in 0..batch.num_rows() {
+                tables.insert(names.value(i).to_string(), versions.value(i));
+            }
+        }
+        let rejections = ctx
+            .sql("SELECT max(rejections_version) AS v FROM extracts")
+            .await?
+            .collect()
+            .await?;
+        if let Some(b) = rejections.first() {
+            let v = b.column(0).as_primitive::<Int64Type>();
+            if v.len() > 0 && v.is_valid(0) {
+                tables.insert(REJECTIONS.to_string(), v.value(0));
+            }
+        }
+        tables.insert(MANIFEST.to_string(), lake_version);
+        Ok(Snapshot {
+            lake_version: Some(lake_version),
+            tables,
+        })
+    }
+
+    /// Brings every table back to the version the latest manifest pins, undoing commits
+    /// of an ingest that stopped before its manifest row. Returns the tables restored.
+    pub async fn recover(&self, snapshot: &Snapshot) -> Result<Vec<String>, LakeError> {
+        let mut restored = Vec::new();
+        let mut names = vec![EPISODES.to_string(), REJECTIONS.to_string()];
+        names.extend(
+            ReferenceTable::ALL
+                .iter()
+                .map(|t| format!("reference/{}", t.name())),
+        );
+        for name in names {
+            let Some(table) = self.latest(&name).await? else {
+                continue;
+            };
+            let current = version_of(&table);
+            match snapshot.tables.get(&name) {
+                Some(&pinned) if current > pinned => {
+                    table
+                        .restore()
+                        .with_version_to_restore(pinned as u64)
+                        .await
+                        .map_err(delta(&name))?;
+                    restored.push(name);
+                }
+                Some(_) => {}
+                None => {
+                    // Created by an ingest that never reached the manifest: nothing refers
+                    // to it, so it is removed whole.
+                    let path = self.table_path(&name);
+                    std::fs::remove_dir_all(&path)
+                        .map_err(|source| LakeError::Io { path, source })?;
+                    restored.push(name);
+                }
+            }
+        }
+        Ok(restored)
+    }
+
+    /// Writes rows to a table, creating it (with `partition_by`) if needed; returns the
+    /// table's new version.
+    pub async fn write(
+        &self,
+        table: &str,
+        input: WriteInput,
+        mode: WriteMode,
+        partition_by: &[&str],
+    ) -> Result<i64, LakeError> {
+        let url = self.table_url(table)?;
+        let (dt, exists) = match self.latest(table).await? {
+            Some(dt) => (dt, true),
+            // Built without loading: opening a folder with no log is an error to the kernel.
+            None => (
+                DeltaTableBuilder::from_url(url)
+                    .map_err(delta(table))?
+                    .build()
+                    .map_err(delta(table))?,
+                false,
+            ),
+        };
+        // delta-rs plans writes with its own extension nodes, so it needs its own planner.
+        let ctx = deltalake::delta_datafusion::create_session().into_inner();
+        let builder = match input {
+            WriteInput::Batches(batches) => dt.write(batches),
+            WriteInput::Staged(path) => {
+                let df = ctx
+                    .read_parquet(
+                        path.to_string_lossy().as_ref(),
+                        ParquetReadOptions::default(),
+                    )
+                    .await?;
+                dt.write(Vec::new())
+                    .with_input_plan(df.into_unoptimized_plan())
+            }
+        };
+        let builder = builder.with_session_state(Arc::new(ctx.state()));
+        let builder = if partition_by.is_empty() {
+            builder
+        } else {
+            builder.with_partition_columns(partition_by.iter().copied())
+        };
+        let builder = match (mode, exists) {
+            (WriteMode::Append, _) | (_, false) => builder.with_save_mode(SaveMode::Append),
+            (WriteMode::ReplaceWhere(predicate), true) => builder
+                .with_save_mode(SaveMode::Overwrite)
+                .with_replace_where(predicate),
+            (WriteMode::Overwrite, true) => builder.with_save_mode(SaveMode::Overwrite),
+        };
+        let written = builder.await.map_err(delta(table))?;
+        Ok(version_of(&written))
+    }
+
+    /// A DataFusion session with every table registered at the snapshot's versions.
+    /// Tables never written are registered empty, so every query in `queries/` plans.
+    pub async fn session(&self, snapshot: &Snapshot) -> Result<SessionContext, LakeError> {
+        let ctx = SessionContext::new();
+        let mut tables: Vec<(String, String, SchemaRef)> = vec![
+            (EPISODES.into(), EPISODES.into(), model::episode_schema()),
+            (
+                REJECTIONS.into(),
+                REJECTIONS.into(),
+                model::rejection_schema(),
+            ),
+            (MANIFEST.into(), MANIFEST.into(), model::extract_schema()),
+        ];
+        for t in ReferenceTable::ALL {
+            tables.push((
+                format!("reference/{}", t.name()),
+                t.name().to_string(),
+                t.schema(),
+            ));
+        }
+        for (path, sql_name, schema) in tables {
+            match snapshot.tables.get(&path) {
+                Some(&version) => {
+                    let table = self.at_version(&path, version).await?;
+                    register_delta(&ctx, &sql_name, &table).await?;
+                }
+                None => {
+                    let empty = MemTable::try_new(schema, vec![vec![]])?;
+                    ctx.register_table(sql_name.as_str(), Arc::new(empty))?;
+                }
+            }
+        }
+        Ok(ctx)
+    }
+
+    /// The manifest rows for one extract id in a snapshot (empty when never ingested).
+    pub async fn manifest_rows(
+        &self,
+        snapshot: &Snapshot,
+        extract_id: &str,
+    ) -> Result<Vec<RecordBatch>, LakeError> {
+        let Some(&version) = snapshot.tables.get(MANIFEST) else {
+            return Ok(Vec::new());
+        };
+        let ctx = SessionContext::new();
+        let manifest = self.at_version(MANIFEST, version).await?;
+        register_delta(&ctx, MANIFEST, &manifest).await?;
+        let rows = ctx
+            .table(MANIFEST)
+            .await?
+            .filter(col("extract_id").eq(lit(extract_id)))?
+            .collect()
+            .await?;
+        Ok(rows)
+    }
+}
+
+/// A table's loaded version as ako stores versions (i64; Delta's are u64 but never
+/// approach i64::MAX).
+fn version_of(table: &DeltaTable) -> i64 {
+    table.version().map_or(-1, |v| v as i64)
+}
+
+/// A string column of a query result as a plain `StringArray`, whatever string type
+/// (`Utf8`, `Utf8View`, dictionary) DataFusion chose for it.
+pub fn string_column(batch: &RecordBatch, name: &str) -> Result<StringArray, LakeError> {
+    let column = batch.column_by_name(name).ok_or_else(|| {
+        LakeError::Arrow(datafusion::arrow::error::ArrowError::SchemaError(format!(
+            "no column `{name}`"
+        )))
+    })?;
+    let utf8 = datafusion::arrow::compute::cast(column, &DataType::Utf8)?;
+    Ok(utf8.as_string::<i32>().clone())
+}
+
+async fn register_delta(
+    ctx: &SessionContext,
+    name: &str,
+    table: &DeltaTable,
+) -> Result<(), LakeError> {
+    table
+        .update_datafusion_session(&ctx.state())
+        .map_err(delta(name))?;
+    let provider = table
+        .table_provider()
+        .await
+        .map_err(|e| LakeError::DataFusion(e))?;
+    ctx.register_table(name, provider)?;
+    Ok(())
+}

@@ -1,0 +1,13 @@
+//! ako: national benchmarking and learning-collaborative analytics for reducing and
+//! eliminating seclusion and restraint.
+//!
+//! Data flows one way: [`ingest`] → [`lake`] → [`catalog`] (SQL in `queries/`) → output.
+//! Nothing lower imports anything higher.
+#![deny(unsafe_code)]
+
+pub mod catalog;
+pub mod generate;
+pub mod ingest;
+pub mod lake;
+pub mod model;
+pub mod render;
