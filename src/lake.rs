@@ -281,6 +281,14 @@ impl Lake {
     /// of an ingest that stopped before its manifest row. Returns the tables restored.
     pub async fn recover(&self, snapshot: &Snapshot) -> Result<Vec<String>, LakeError> {
         let mut restored = Vec::new();
+        // Staging files of an interrupted ingest; the caller holds the lake lock.
+        let staging = self.staging_dir();
+        if staging.exists() {
+            std::fs::remove_dir_all(&staging).map_err(|source| LakeError::Io {
+                path: staging.clone(),
+                source,
+            })?;
+        }
         let mut names = vec![EPISODES.to_string(), REJECTIONS.to_string()];
         names.extend(
             ReferenceTable::ALL

@@ -95,6 +95,15 @@ pub fn is_valid_nhi(value: &str) -> bool {
     }
 }
 
+/// True when any word of `text` (split on anything not a letter or digit) is a valid
+/// NHI, so that an NHI typed into a free-text field is caught too.
+pub fn contains_nhi(text: &str) -> bool {
+    text.len() >= 7
+        && text
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|word| word.len() == 7 && is_valid_nhi(word))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +131,14 @@ mod tests {
         assert!(!is_valid_nhi("WRD1234")); // shaped like an NHI, check digit fails
         assert!(!is_valid_nhi("AKL-0001"));
         assert!(!is_valid_nhi("W01"));
+    }
+
+    #[test]
+    fn nhis_inside_free_text_are_found() {
+        assert!(contains_nhi("seen by ZZZ0016 staff"));
+        assert!(contains_nhi("ZZZ00AC"));
+        assert!(!contains_nhi("WRD1234 ward"));
+        assert!(!contains_nhi("XZZZ0016")); // part of a longer word is not an NHI
     }
 
     #[test]

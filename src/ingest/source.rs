@@ -282,7 +282,7 @@ impl RecordSource for CsvSource {
                 continue; // a blank line is not a record
             }
             for (i, cell) in self.record.iter().enumerate() {
-                if cell.len() <= 9 && guard::is_valid_nhi(cell) {
+                if guard::contains_nhi(cell) {
                     let column = self.header.get(i).map_or("?", String::as_str);
                     return Err(refuse_nhi(line, column));
                 }
@@ -400,7 +400,7 @@ impl RecordSource for JsonlSource {
                     return Err(r);
                 }
                 if let serde_json::Value::String(s) = value
-                    && guard::is_valid_nhi(s)
+                    && guard::contains_nhi(s)
                 {
                     return Err(refuse_nhi(line, key));
                 }

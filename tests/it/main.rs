@@ -1,0 +1,11 @@
+//! All integration tests in one binary (each extra binary re-links DataFusion).
+
+mod fixture;
+
+mod crash;
+mod formats;
+mod indicators;
+mod refusal;
+mod rejections;
+mod sample;
+mod versions;
