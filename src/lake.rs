@@ -20,6 +20,8 @@ use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::Expr;
 use datafusion::prelude::{ParquetReadOptions, SessionContext, col, lit};
+use deltalake::parquet::basic::{Compression, ZstdLevel};
+use deltalake::parquet::file::properties::WriterProperties;
 use deltalake::protocol::SaveMode;
 use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
 use url::Url;
@@ -44,10 +46,10 @@ pub enum LakeError {
     #[error("delta table {table}: {source}")]
     Delta {
         table: String,
-        source: DeltaTableError,
+        source: Box<DeltaTableError>,
     },
     #[error(transparent)]
-    DataFusion(#[from] DataFusionError),
+    DataFusion(Box<DataFusionError>),
     #[error(transparent)]
     Arrow(#[from] datafusion::arrow::error::ArrowError),
     #[error("lake version {requested} does not exist (latest is {latest})")]
@@ -58,10 +60,17 @@ pub enum LakeError {
     BadAsOf(String),
 }
 
+// Boxed so that every Result carrying a LakeError stays small.
+impl From<DataFusionError> for LakeError {
+    fn from(e: DataFusionError) -> Self {
+        LakeError::DataFusion(Box::new(e))
+    }
+}
+
 fn delta(table: &str) -> impl FnOnce(DeltaTableError) -> LakeError + '_ {
     move |source| LakeError::Delta {
         table: table.to_string(),
-        source,
+        source: Box::new(source),
     }
 }
 
@@ -114,8 +123,27 @@ pub enum WriteMode {
 /// Where a write's rows come from.
 pub enum WriteInput {
     Batches(Vec<RecordBatch>),
-    /// A Parquet file in the staging area, streamed by DataFusion.
-    Staged(PathBuf),
+    /// A Parquet file in the staging area, streamed by DataFusion: the rows passing
+    /// `filter`, projected to the table's `schema`.
+    Staged {
+        path: PathBuf,
+        filter: Option<Expr>,
+        schema: SchemaRef,
+    },
+}
+
+/// Memory a write's DataFusion plan may hold before spilling.
+const WRITE_MEMORY_LIMIT: usize = 256 * 1024 * 1024;
+
+/// How the lake's Parquet files are written: zstd, and row groups small enough that a
+/// writer or reader holds little at a time.
+fn lake_parquet_properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(3).expect("valid zstd level"),
+        ))
+        .set_max_row_group_row_count(Some(128 * 1024))
+        .build()
 }
 
 /// A lake folder.
@@ -266,7 +294,7 @@ impl Lake {
             .await?;
         if let Some(b) = rejections.first() {
             let v = b.column(0).as_primitive::<Int64Type>();
-            if v.len() > 0 && v.is_valid(0) {
+            if !v.is_empty() && v.is_valid(0) {
                 tables.insert(REJECTIONS.to_string(), v.value(0));
             }
         }
@@ -344,21 +372,38 @@ impl Lake {
                 false,
             ),
         };
-        // delta-rs plans writes with its own extension nodes, so it needs its own planner.
-        let ctx = deltalake::delta_datafusion::create_session().into_inner();
+        // delta-rs plans writes with its own extension nodes, so it needs its own
+        // planner; its memory pool spills rather than grow with the input.
+        let ctx = SessionContext::new_with_state(
+            deltalake::delta_datafusion::create_session_state_with_spill_config(
+                Some(WRITE_MEMORY_LIMIT),
+                None,
+            ),
+        );
         let builder = match input {
             WriteInput::Batches(batches) => dt.write(batches),
-            WriteInput::Staged(path) => {
-                let df = ctx
+            WriteInput::Staged {
+                path,
+                filter,
+                schema,
+            } => {
+                let mut df = ctx
                     .read_parquet(
                         path.to_string_lossy().as_ref(),
                         ParquetReadOptions::default(),
                     )
                     .await?;
+                if let Some(filter) = filter {
+                    df = df.filter(filter)?;
+                }
+                let columns: Vec<&str> =
+                    schema.fields().iter().map(|f| f.name().as_str()).collect();
+                df = df.select_columns(&columns)?;
                 dt.write(Vec::new())
                     .with_input_plan(df.into_unoptimized_plan())
             }
         };
+        let builder = builder.with_writer_properties(lake_parquet_properties());
         let builder = builder.with_session_state(Arc::new(ctx.state()));
         let builder = if partition_by.is_empty() {
             builder
@@ -459,10 +504,7 @@ async fn register_delta(
     table
         .update_datafusion_session(&ctx.state())
         .map_err(delta(name))?;
-    let provider = table
-        .table_provider()
-        .await
-        .map_err(|e| LakeError::DataFusion(e))?;
+    let provider = table.table_provider().await.map_err(LakeError::from)?;
     ctx.register_table(name, provider)?;
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! JSON array of row objects.
 
 use arrow::csv::WriterBuilder;
-use arrow::json::ArrayWriter;
+use arrow::json::writer::{JsonArray, WriterBuilder as JsonWriterBuilder};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use serde::Deserialize;
@@ -36,7 +36,10 @@ pub fn render(
         TableFormat::Json => {
             let mut buf = Vec::new();
             {
-                let mut w = ArrayWriter::new(&mut buf);
+                // Explicit nulls: a missing month's value must read as null, not be absent.
+                let mut w = JsonWriterBuilder::new()
+                    .with_explicit_nulls(true)
+                    .build::<_, JsonArray>(&mut buf);
                 let refs: Vec<&RecordBatch> = batches.iter().collect();
                 w.write_batches(&refs)?;
                 w.finish()?;

@@ -9,7 +9,7 @@ use datafusion::arrow::array::{
     ArrayRef, BooleanBuilder, Int32Builder, Int64Builder, StringBuilder,
     TimestampMicrosecondBuilder,
 };
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::parquet::arrow::ArrowWriter;
@@ -28,6 +28,21 @@ fn utc(b: TimestampMicrosecondBuilder) -> TimestampMicrosecondBuilder {
     b.with_timezone("UTC")
 }
 
+/// Staging column holding each episode's source line, so duplicates found after
+/// staging can be named by line. Never written to the lake.
+pub const LINE: &str = "_line";
+
+/// The episode schema plus [`LINE`]: what staging files hold.
+pub fn staging_schema() -> SchemaRef {
+    let mut fields: Vec<Field> = model::episode_schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields.push(Field::new(LINE, DataType::Int64, false));
+    Arc::new(Schema::new(fields))
+}
+
 /// Accumulates episodes of one extract into record batches.
 pub struct EpisodeBatch {
     jurisdiction: String,
@@ -38,6 +53,7 @@ pub struct EpisodeBatch {
     minor: BooleanBuilder,
     emergency: BooleanBuilder,
     obs_gap: Int32Builder,
+    line: Int64Builder,
     len: usize,
 }
 
@@ -53,6 +69,7 @@ impl EpisodeBatch {
             minor: BooleanBuilder::new(),
             emergency: BooleanBuilder::new(),
             obs_gap: Int32Builder::new(),
+            line: Int64Builder::new(),
             len: 0,
         }
     }
@@ -67,8 +84,8 @@ impl EpisodeBatch {
         self.len == 0
     }
 
-    /// Appends one episode.
-    pub fn push(&mut self, e: &Episode) {
+    /// Appends one episode read from source line `line`.
+    pub fn push(&mut self, e: &Episode, line: u64) {
         let values: [&str; 15] = [
             &e.org_code,
             &e.episode_id,
@@ -95,13 +112,14 @@ impl EpisodeBatch {
         self.minor.append_value(e.minor);
         self.emergency.append_value(e.emergency);
         self.obs_gap.append_option(e.max_obs_gap_min);
+        self.line.append_value(line as i64);
         self.len += 1;
     }
 
-    /// Takes the rows held as a batch in [`model::episode_schema`] order. String
-    /// builders were filled in the schema's order of string columns (see `push`).
+    /// Takes the rows held as a batch of [`staging_schema`]. String builders were
+    /// filled in the schema's order of string columns (see `push`).
     pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
-        let schema = model::episode_schema();
+        let schema = staging_schema();
         let mut strings = self.strings.iter_mut();
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
         for field in schema.fields() {
@@ -111,6 +129,7 @@ impl EpisodeBatch {
                 col::MINOR => Arc::new(self.minor.finish()),
                 col::EMERGENCY => Arc::new(self.emergency.finish()),
                 col::MAX_OBS_GAP_MIN => Arc::new(self.obs_gap.finish()),
+                LINE => Arc::new(self.line.finish()),
                 _ => Arc::new(
                     strings
                         .next()
@@ -209,8 +228,11 @@ impl StagedParquet {
     /// Creates `path` (its folder must exist).
     pub fn create(path: &Path, schema: SchemaRef) -> Result<Self, ParquetError> {
         let file = File::create(path)?;
+        // Small row groups: the writer buffers one group, and DataFusion decodes one
+        // group at a time when Delta reads the file back.
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
+            .set_max_row_group_row_count(Some(BATCH_ROWS))
             .build();
         let writer = ArrowWriter::try_new(file, schema, Some(props))?;
         Ok(StagedParquet {

@@ -8,14 +8,15 @@
 //! file leaves the lake untouched.
 
 pub mod batch;
+pub mod duplicates;
 pub mod guard;
+pub mod period;
 pub mod profile;
 pub mod reference;
 pub mod source;
 pub mod validate;
 
-use std::collections::{HashMap, HashSet};
-use std::hash::{Hash, Hasher};
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -33,6 +34,7 @@ use sha2::{Digest, Sha256};
 use crate::lake::{self, Lake, LakeError, Snapshot, WriteInput, WriteMode};
 use crate::model::{self, Jurisdiction, ReferenceTable};
 use batch::{BATCH_ROWS, EpisodeBatch, RejectionBatch, StagedParquet};
+use period::Period;
 use profile::{Profile, ProfileError, ProfileSet, SourceFormat};
 use source::{Item, Refusal};
 use validate::{RejectReason, RowRejection, Validator};
@@ -84,11 +86,17 @@ pub enum IngestError {
     #[error("staging: {0}")]
     Arrow(#[from] datafusion::arrow::error::ArrowError),
     #[error(transparent)]
-    DataFusion(#[from] datafusion::error::DataFusionError),
+    DataFusion(Box<datafusion::error::DataFusionError>),
     #[error("{0}: no such file or folder")]
     NoInput(PathBuf),
     #[error("--profile {name}: no such profile (known: {known})")]
     UnknownProfile { name: String, known: String },
+}
+
+impl From<datafusion::error::DataFusionError> for IngestError {
+    fn from(e: datafusion::error::DataFusionError) -> Self {
+        IngestError::DataFusion(Box::new(e))
+    }
 }
 
 /// Options of an ingest.
@@ -540,7 +548,13 @@ impl Session<'_> {
                 .staging_dir()
                 .join(format!("{}-{}", &extract_id[..16], std::process::id()));
         std::fs::create_dir_all(&staging).map_err(io_err(&staging))?;
-        let outcome = self.stage(path, &profile, &extract_id, &staging).await;
+        let declared = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .and_then(period::declared);
+        let outcome = self
+            .stage(path, &profile, &extract_id, declared.as_ref(), &staging)
+            .await;
         self.progress.set_position(start_pos + size);
         let result = match outcome {
             Ok(Staged::Refused { org, why, read }) => {
@@ -556,12 +570,28 @@ impl Session<'_> {
         result
     }
 
+    /// A known organisation named by the file's stem (`ORG_…`) or its folder.
+    fn org_from_path(&self, path: &Path) -> Option<String> {
+        let stem = path.file_stem()?.to_str()?;
+        let prefix = stem.split('_').next().unwrap_or(stem);
+        let folder = path
+            .parent()
+            .and_then(|p| p.file_name())
+            .and_then(|n| n.to_str());
+        [Some(prefix), folder]
+            .into_iter()
+            .flatten()
+            .find(|c| self.orgs.contains_key(*c))
+            .map(String::from)
+    }
+
     /// Reads the whole file into staging Parquet, or decides to refuse it.
     async fn stage(
         &self,
         path: &Path,
         profile: &Profile,
         extract_id: &str,
+        declared: Option<&Period>,
         staging: &Path,
     ) -> Result<Staged, IngestError> {
         let file = display(path);
@@ -578,9 +608,9 @@ impl Session<'_> {
         let mut org: Option<(String, Jurisdiction)> = None;
         let mut episodes: Option<(EpisodeBatch, StagedParquet)> = None;
         let mut rejections = RejectionBatch::new(extract_id, &file);
-        let mut seen: HashSet<u128> = HashSet::new();
         let (mut read, mut accepted) = (0u64, 0u64);
-        let mut period: Option<(String, String)> = None;
+        let mut span: Option<Period> = None;
+        let mut resent: Vec<String> = Vec::new();
         let base = self.progress.position();
         loop {
             let item = match reader.next_item() {
@@ -659,35 +689,54 @@ impl Session<'_> {
                     continue;
                 }
             };
-            if !seen.insert(id_hash(&episode.episode_id)) {
-                rejections.push(RowRejection {
-                    line: rec.line,
-                    column: Some(profile.columns[model::col::EPISODE_ID].clone()),
-                    value: Some(episode.episode_id.clone()),
-                    reason: RejectReason::DuplicateEpisodeId,
-                    message: format!(
-                        "episode `{}` appears earlier in this extract",
-                        episode.episode_id
-                    ),
-                });
-                continue;
+            match declared {
+                // Outside the period the file names: a re-sent episode, which replaces
+                // its earlier version by id and leaves the rest of its month alone.
+                Some(p) if !p.contains(&episode.month) => {
+                    if resent.len() == MAX_RESENT {
+                        let why = Refusal {
+                            line: Some(rec.line),
+                            column: Some(profile.columns[model::col::START_TIME].clone()),
+                            message: format!(
+                                "more than {MAX_RESENT} episodes start outside the period {}..{} the file name declares; rename the file to the period it covers",
+                                p.from, p.to
+                            ),
+                        };
+                        return Ok(Staged::Refused {
+                            org: org.map(|o| o.0),
+                            why,
+                            read,
+                        });
+                    }
+                    resent.push(episode.episode_id.clone());
+                }
+                Some(_) => {}
+                None => {
+                    let m = &episode.month;
+                    span = Some(match span {
+                        None => Period {
+                            from: m.clone(),
+                            to: m.clone(),
+                        },
+                        Some(p) => Period {
+                            from: p.from.min(m.clone()),
+                            to: p.to.max(m.clone()),
+                        },
+                    });
+                }
             }
-            period = Some(match period {
-                None => (episode.month.clone(), episode.month.clone()),
-                Some((a, b)) => (a.min(episode.month.clone()), b.max(episode.month.clone())),
-            });
             let (_, jurisdiction) = org.as_ref().expect("an accepted row has an organisation");
             let (batch, writer) = match &mut episodes {
                 Some(pair) => pair,
                 None => {
                     let w = StagedParquet::create(
                         &staging.join("episodes.parquet"),
-                        model::episode_schema(),
+                        batch::staging_schema(),
                     )?;
                     episodes.insert((EpisodeBatch::new(jurisdiction.as_str(), extract_id), w))
                 }
             };
-            batch.push(&episode);
+            batch.push(&episode, rec.line);
             accepted += 1;
             if batch.len() >= BATCH_ROWS {
                 writer.write(&batch.finish()?)?;
@@ -702,16 +751,69 @@ impl Session<'_> {
             }
             None => None,
         };
+        // Later occurrences of an id already in this extract are rejected by line.
+        let mut excluded_lines = Vec::new();
+        if let Some(path) = &episodes {
+            let duplicates = duplicates::later_duplicates(path, MAX_DUPLICATES).await?;
+            if duplicates.len() > MAX_DUPLICATES {
+                let why = Refusal {
+                    line: Some(duplicates[MAX_DUPLICATES].0),
+                    column: Some(profile.columns[model::col::EPISODE_ID].clone()),
+                    message: format!(
+                        "more than {MAX_DUPLICATES} rows repeat an episode id seen earlier in the file; is it two extracts joined together?"
+                    ),
+                };
+                return Ok(Staged::Refused {
+                    org: org.map(|o| o.0),
+                    why,
+                    read,
+                });
+            }
+            for (line, id) in duplicates {
+                rejections.push(RowRejection {
+                    line,
+                    column: Some(profile.columns[model::col::EPISODE_ID].clone()),
+                    message: format!("episode `{id}` appears earlier in this extract"),
+                    value: Some(id),
+                    reason: RejectReason::DuplicateEpisodeId,
+                });
+                excluded_lines.push(line);
+                accepted -= 1;
+            }
+        }
         let rejected = rejections.len() as u64;
         debug_assert_eq!(read, accepted + rejected);
         let rejections = (!rejections.is_empty())
             .then(|| rejections.finish())
             .transpose()?;
+        let period = declared.cloned().or(span);
+        // A file with no rows at all names no organisation in its rows; a declared
+        // period's empty extract ("no episodes this month") takes it from its name.
+        let org = match org {
+            Some((code, _)) => Some(code),
+            None if read == 0 && declared.is_some() => match self.org_from_path(path) {
+                Some(code) => Some(code),
+                None => {
+                    return Ok(Staged::Refused {
+                        org: None,
+                        why: Refusal {
+                            line: None,
+                            column: None,
+                            message: "an empty extract must be named for its organisation (ORG_PERIOD.csv, or in a folder named ORG)".into(),
+                        },
+                        read,
+                    });
+                }
+            },
+            None => None,
+        };
         Ok(Staged::Ready(StagedExtract {
-            org: org.map(|o| o.0),
+            org,
             episodes,
+            excluded_lines,
             rejections,
             period,
+            resent,
             read,
             accepted,
             rejected,
@@ -727,23 +829,50 @@ impl Session<'_> {
     ) -> Result<FileReport, IngestError> {
         let file = display(path);
         let mut episodes_version = self.snapshot.tables.get(lake::EPISODES).copied();
-        if let (Some(staged), Some(org), Some((from, to))) = (&s.episodes, &s.org, &s.period) {
-            // A newer extract replaces the months it covers for its organisation.
-            let predicate = col(model::col::ORG_CODE)
-                .eq(lit(org.as_str()))
-                .and(col(model::col::MONTH).gt_eq(lit(from.as_str())))
-                .and(col(model::col::MONTH).lt_eq(lit(to.as_str())));
-            let v = self
-                .lake
-                .write(
-                    lake::EPISODES,
-                    WriteInput::Staged(staged.clone()),
-                    WriteMode::ReplaceWhere(predicate),
-                    &[model::col::ORG_CODE],
-                )
-                .await?;
-            episodes_version = Some(v);
-            failpoint("after-episodes-commit");
+        if let (Some(org), Some(period)) = (&s.org, &s.period) {
+            // A newer extract replaces the months it covers for its organisation, and
+            // re-sent episodes outside them by id.
+            let mut predicate = col(model::col::ORG_CODE).eq(lit(org.as_str())).and(
+                col(model::col::MONTH)
+                    .gt_eq(lit(period.from.as_str()))
+                    .and(col(model::col::MONTH).lt_eq(lit(period.to.as_str()))),
+            );
+            if !s.resent.is_empty() {
+                let ids = s.resent.iter().map(|id| lit(id.as_str())).collect();
+                predicate = col(model::col::ORG_CODE)
+                    .eq(lit(org.as_str()))
+                    .and(col(model::col::EPISODE_ID).in_list(ids, false))
+                    .or(predicate);
+            }
+            let input = match &s.episodes {
+                Some(staged) => Some(WriteInput::Staged {
+                    path: staged.clone(),
+                    filter: (!s.excluded_lines.is_empty()).then(|| {
+                        let lines = s.excluded_lines.iter().map(|l| lit(*l as i64)).collect();
+                        col(batch::LINE).in_list(lines, true)
+                    }),
+                    schema: model::episode_schema(),
+                }),
+                // Nothing read at all: the organisation had no episodes in the period,
+                // which replaces what the lake had. (All rows rejected replaces nothing.)
+                None if s.read == 0 => Some(WriteInput::Batches(vec![RecordBatch::new_empty(
+                    model::episode_schema(),
+                )])),
+                None => None,
+            };
+            if let Some(input) = input {
+                let v = self
+                    .lake
+                    .write(
+                        lake::EPISODES,
+                        input,
+                        WriteMode::ReplaceWhere(predicate),
+                        &[model::col::ORG_CODE],
+                    )
+                    .await?;
+                episodes_version = Some(v);
+                failpoint("after-episodes-commit");
+            }
         }
         let mut rejections_version = self.snapshot.tables.get(lake::REJECTIONS).copied();
         if let Some(batch) = s.rejections {
@@ -759,7 +888,7 @@ impl Session<'_> {
             rejections_version = Some(v);
             failpoint("after-rejections-commit");
         }
-        let period = s.period.as_ref().map(|(a, b)| (a.as_str(), b.as_str()));
+        let period = s.period.as_ref().map(|p| (p.from.as_str(), p.to.as_str()));
         // With nothing accepted and no episodes table yet the row pins no table (-1), so
         // the file is still known and its re-ingest is a no-op.
         let (table_name, table_version) = match episodes_version {
@@ -789,29 +918,30 @@ impl Session<'_> {
             rows_read: s.read,
             rows_accepted: s.accepted,
             rows_rejected: s.rejected,
-            period_from: s.period.as_ref().map(|p| p.0.clone()),
-            period_to: s.period.map(|p| p.1),
+            period_from: s.period.as_ref().map(|p| p.from.clone()),
+            period_to: s.period.map(|p| p.to),
             error: None,
             lake_version: Some(lake_version),
         })
     }
 }
 
-/// A 128-bit hash of an episode id: duplicate detection holds 16 bytes per row rather
-/// than the id itself.
-fn id_hash(id: &str) -> u128 {
-    let mut a = std::collections::hash_map::DefaultHasher::new();
-    id.hash(&mut a);
-    let mut b = std::collections::hash_map::DefaultHasher::new();
-    (id, 0x5eed_u32).hash(&mut b);
-    (u128::from(a.finish()) << 64) | u128::from(b.finish())
-}
+/// Most re-sent episodes (outside the declared period) one extract may carry; their ids
+/// go into the replace predicate.
+const MAX_RESENT: usize = 10_000;
+
+/// Most rows one extract may reject as repeated episode ids before the file is refused.
+const MAX_DUPLICATES: usize = 10_000;
 
 struct StagedExtract {
     org: Option<String>,
     episodes: Option<PathBuf>,
+    /// Staged lines not to write (repeated episode ids).
+    excluded_lines: Vec<u64>,
     rejections: Option<RecordBatch>,
-    period: Option<(String, String)>,
+    period: Option<Period>,
+    /// Ids of accepted episodes outside the declared period.
+    resent: Vec<String>,
     read: u64,
     accepted: u64,
     rejected: u64,

@@ -142,3 +142,60 @@ async fn parameters_are_bound_not_spliced() {
         .await;
     assert!(!t.contains("TST"), "{t}");
 }
+
+#[tokio::test]
+async fn json_output_is_an_array_of_row_objects_with_explicit_nulls() {
+    let f = hand_made().await;
+    let out = crate::fixture::ako()
+        .args([
+            "query",
+            "events_per_1000_bed_days",
+            "--format",
+            "json",
+            "--param",
+            "org=TST",
+            "--lake",
+        ])
+        .arg(f.lake_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0]["period"], "2024-03");
+    assert_eq!(rows[0]["value"], 3.0);
+    assert_eq!(rows[2]["period"], "2024-05");
+    assert_eq!(rows[2]["numerator"], serde_json::Value::Null);
+    assert_eq!(rows[2]["value"], serde_json::Value::Null);
+    assert_eq!(rows[2]["extract_received"], false);
+}
+
+#[tokio::test]
+async fn list_shows_every_indicator_with_its_parameters() {
+    let out = crate::fixture::ako()
+        .args(["query", "--list", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = list.iter().map(|i| i["name"].as_str().unwrap()).collect();
+    for name in [
+        "data_completeness",
+        "events_per_1000_bed_days",
+        "pct_inpatients_secluded",
+        "seclusion_events_by_org_month",
+    ] {
+        assert!(names.contains(&name), "{names:?}");
+    }
+    let rate = list
+        .iter()
+        .find(|i| i["name"] == "events_per_1000_bed_days")
+        .unwrap();
+    assert_eq!(rate["unit"], "events per 1,000 bed days");
+    assert_eq!(rate["params"][0]["name"], "practice");
+    assert_eq!(rate["params"][0]["default"], "seclusion");
+}

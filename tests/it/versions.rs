@@ -188,3 +188,112 @@ async fn a_version_that_does_not_exist_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("lake version 999 does not exist"), "{err}");
 }
+
+#[tokio::test]
+async fn a_re_sent_episode_from_an_earlier_month_replaces_only_itself() {
+    let f = Fixture::new();
+    f.ingest_reference().await;
+    let march = f.canonical(
+        "in/TST_2024-03.csv",
+        &march(&[("E1", "P1"), ("E2", "P2"), ("E3", "P3")]),
+    );
+    f.ingest(&[&march]).await;
+    // April's extract also re-sends E2 (a March episode) with a corrected person.
+    let april = f.canonical(
+        "in/TST_2024-04.csv",
+        &[
+            row(
+                "A1",
+                "P1",
+                "seclusion",
+                "2024-04-10T10:00:00+12:00",
+                "",
+                "maori",
+            ),
+            row(
+                "E2",
+                "P9",
+                "seclusion",
+                "2024-03-06T10:00:00+13:00",
+                "",
+                "maori",
+            ),
+        ],
+    );
+    let r = &f.ingest(&[&april]).await[0];
+    assert_eq!(
+        (r.period_from.as_deref(), r.period_to.as_deref()),
+        (Some("2024-04"), Some("2024-04"))
+    );
+    let rows = pretty(
+        &f.sql(
+            "SELECT episode_id, person_key, month FROM episodes ORDER BY episode_id",
+            None,
+        )
+        .await,
+    );
+    let expected = "\
++------------+------------+---------+
+| episode_id | person_key | month   |
++------------+------------+---------+
+| A1         | P1         | 2024-04 |
+| E1         | P1         | 2024-03 |
+| E2         | P9         | 2024-03 |
+| E3         | P3         | 2024-03 |
++------------+------------+---------+";
+    assert_eq!(
+        rows, expected,
+        "March kept E1 and E3; E2 replaced, not duplicated"
+    );
+}
+
+#[tokio::test]
+async fn an_empty_extract_for_a_month_means_no_episodes_that_month() {
+    let f = Fixture::new();
+    f.ingest_reference().await;
+    let march = f.canonical("in/TST_2024-03.csv", &march(&[("E1", "P1"), ("E2", "P2")]));
+    f.ingest(&[&march]).await;
+    // The organisation re-sends March with no episodes (the programme's goal).
+    let empty = f.canonical("in/TST_2024-03_resend.csv", &[]);
+    let r = &f.ingest(&[&empty]).await[0];
+    assert_eq!(
+        (r.status, r.org_code.as_deref(), r.rows_read),
+        (Status::Ingested, Some("TST"), 0)
+    );
+    assert!(
+        pretty(&f.sql("SELECT count(*) AS n FROM episodes", None).await).contains("| 0 |"),
+        "March emptied"
+    );
+    let completeness = f
+        .indicator("seclusion_events_by_org_month", &[("org", "TST")])
+        .await;
+    assert!(
+        completeness.contains("| TST      | 2024-03 | true             | 0      |"),
+        "{completeness}"
+    );
+}
+
+#[tokio::test]
+async fn an_extract_whose_rows_are_all_rejected_replaces_nothing() {
+    let f = Fixture::new();
+    f.ingest_reference().await;
+    let march = f.canonical("in/TST_2024-03.csv", &march(&[("E1", "P1"), ("E2", "P2")]));
+    f.ingest(&[&march]).await;
+    let broken = f.canonical(
+        "in/TST_2024-03_broken.csv",
+        &[row(
+            "E1",
+            "P1",
+            "seclusion",
+            "05/03/2024 10:00",
+            "",
+            "maori",
+        )],
+    );
+    let r = &f.ingest(&[&broken]).await[0];
+    assert_eq!((r.rows_accepted, r.rows_rejected), (0, 1));
+    assert!(
+        pretty(&f.sql("SELECT count(*) AS n FROM episodes", None).await).contains("| 2 "),
+        "March kept"
+    );
+}

@@ -1,0 +1,27 @@
+"""DuckDB on the ingest benchmark's extract: read the CSV and COPY it to Parquet.
+
+    pip install duckdb
+    cargo bench --bench ingest -- --keep /tmp/ako-bench
+    python3 bench/duckdb_copy.py /tmp/ako-bench/in/BNC_extract.csv
+
+DuckDB does no validation, profile mapping, identifiable-data guard or Delta commit
+here: it is the floor for "CSV to Parquet" on this machine, not a like-for-like ingest.
+"""
+import os
+import resource
+import sys
+import tempfile
+import time
+
+import duckdb
+
+path = sys.argv[1]
+out = os.path.join(tempfile.mkdtemp(), "episodes.parquet")
+con = duckdb.connect()
+t = time.perf_counter()
+rows = con.execute(
+    f"COPY (SELECT * FROM read_csv('{path}', header=true, all_varchar=false)) TO '{out}' (FORMAT parquet, COMPRESSION zstd)"
+).fetchone()[0]
+secs = time.perf_counter() - t
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(f"duckdb {duckdb.__version__}: {rows} rows in {secs:.1f} s: {rows / secs:.0f} rows/s; peak RSS {peak:.0f} MiB")
