@@ -9,11 +9,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{AsArray, Int64Array};
-use datafusion::arrow::datatypes::Int64Type;
+use datafusion::arrow::datatypes::{DataType, Int64Type};
 use datafusion::error::DataFusionError;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
+use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext, col, lit};
 
 use super::batch::LINE;
 
@@ -33,6 +33,9 @@ pub fn spilling_session() -> Result<SessionContext, DataFusionError> {
 
 /// (line, episode id) of every row whose id occurs on an earlier line, in line order;
 /// at most `limit + 1` rows, so a caller can tell "more than `limit`".
+///
+/// Two steps, neither a join (DataFusion's hash join cannot spill): a grouped count
+/// finds the repeated ids, usually none; then a filter on those ids finds their lines.
 pub async fn later_duplicates(
     staged: &Path,
     limit: usize,
@@ -44,25 +47,48 @@ pub async fn later_duplicates(
         ParquetReadOptions::default(),
     )
     .await?;
-    let sql = format!(
-        "SELECT s.{LINE} AS line, s.episode_id \
-         FROM staged s \
-         JOIN (SELECT episode_id, min({LINE}) AS first FROM staged GROUP BY episode_id HAVING count(*) > 1) d \
-           ON s.episode_id = d.episode_id AND s.{LINE} > d.first \
-         ORDER BY s.{LINE} LIMIT {}",
-        limit + 1
-    );
-    let batches = ctx.sql(&sql).await?.collect().await?;
+    let repeated = ctx
+        .sql(&format!(
+            "SELECT episode_id FROM staged GROUP BY episode_id HAVING count(*) > 1 LIMIT {}",
+            limit + 1
+        ))
+        .await?
+        .collect()
+        .await?;
+    let mut ids = Vec::new();
+    for b in &repeated {
+        let column = datafusion::arrow::compute::cast(b.column(0), &DataType::Utf8)?;
+        ids.extend(
+            column
+                .as_string::<i32>()
+                .iter()
+                .flatten()
+                .map(|id| lit(id.to_string())),
+        );
+    }
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = ctx
+        .table("staged")
+        .await?
+        .filter(col("episode_id").in_list(ids, false))?
+        .select_columns(&[LINE, "episode_id"])?
+        .sort(vec![col(LINE).sort(true, false)])?
+        .collect()
+        .await?;
+    let mut first_seen = std::collections::HashSet::new();
     let mut out = Vec::new();
-    for b in &batches {
+    for b in &rows {
         let lines: &Int64Array = b.column(0).as_primitive::<Int64Type>();
-        let ids = datafusion::arrow::compute::cast(
-            b.column(1),
-            &datafusion::arrow::datatypes::DataType::Utf8,
-        )?;
+        let ids = datafusion::arrow::compute::cast(b.column(1), &DataType::Utf8)?;
         let ids = ids.as_string::<i32>();
         for i in 0..b.num_rows() {
-            out.push((lines.value(i) as u64, ids.value(i).to_string()));
+            let id = ids.value(i);
+            // rows come in line order, so the first of each id is the one kept
+            if !first_seen.insert(id.to_string()) && out.len() <= limit {
+                out.push((lines.value(i) as u64, id.to_string()));
+            }
         }
     }
     Ok(out)

@@ -97,16 +97,30 @@ impl Fixture {
     }
 
     pub async fn ingest(&self, paths: &[&Path]) -> Vec<FileReport> {
+        self.ingest_with(paths, IngestOptions::default()).await
+    }
+
+    pub async fn ingest_with(&self, paths: &[&Path], options: IngestOptions) -> Vec<FileReport> {
         let paths: Vec<PathBuf> = paths.iter().map(|p| p.to_path_buf()).collect();
         ingest::ingest(
             &self.lake(),
             &paths,
-            &IngestOptions::default(),
+            &options,
             &ProgressBar::hidden(),
             &mut |_| {},
         )
         .await
         .expect("ingest runs")
+    }
+
+    /// `ako ingest --format json --lake LAKE PATHS…`, run as a user would.
+    pub fn cli_ingest(&self, paths: &[&Path]) -> std::process::Output {
+        ako()
+            .args(["ingest", "--format", "json", "--lake"])
+            .arg(self.lake_dir())
+            .args(paths)
+            .output()
+            .unwrap()
     }
 
     /// Loads the reference tables.
@@ -158,6 +172,11 @@ pub fn pretty(batches: &[RecordBatch]) -> String {
     pretty_format_batches(batches)
         .expect("printable")
         .to_string()
+}
+
+/// The sample's profile folder (canonical, nz_collection, vendor_jsonl).
+pub fn sample_profiles() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/profiles")
 }
 
 /// The `ako` binary, for tests of the command line contract.

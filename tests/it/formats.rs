@@ -1,6 +1,8 @@
 //! Every source format lands as the same canonical episode.
 
-use crate::fixture::{Fixture, pretty, row};
+use ako::ingest::IngestOptions;
+
+use crate::fixture::{Fixture, pretty, row, sample_profiles};
 
 const EPISODE_COLUMNS: &str = "SELECT org_code, episode_id, person_key, unit_code, setting, practice, \
     CAST(start_time AS VARCHAR) AS start_time, CAST(end_time AS VARCHAR) AS end_time, age_band, minor, sex, \
@@ -47,26 +49,11 @@ async fn coded_collection_layout_maps_codes_and_local_time() {
     let text = "ORGANISATION_ID|EVENT_ID|CLIENT_KEY|TEAM_CODE|SETTING_CODE|RP_TYPE_CODE|START_DATETIME|END_DATETIME|AGE_GROUP|UNDER_18_FLAG|GENDER_CODE|ETHNICITY_CODE|LEGAL_STATUS_CODE|AUTHORISER_CODE|EMERGENCY_FLAG|MAX_OBS_INTERVAL|REASON_CODE\n\
                 TST|C1|P9|TST-W2|ID|SE|01/07/2021 05:45|01/07/2021 08:20|40-44|N|F|2|IDC|DEL|Y||HS\n";
     let file = f.write("in/TST_coded.txt", text);
-    let profiles = f.path("profiles");
-    std::fs::create_dir_all(&profiles).unwrap();
-    std::fs::copy(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("sample-data/profiles/nz_collection.toml"),
-        profiles.join("nz_collection.toml"),
-    )
-    .unwrap();
-    let reports = ako::ingest::ingest(
-        &f.lake(),
-        &[file],
-        &ako::ingest::IngestOptions {
-            profile: None,
-            profile_dirs: vec![profiles],
-        },
-        &indicatif::ProgressBar::hidden(),
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    let options = IngestOptions {
+        profile: None,
+        profile_dirs: vec![sample_profiles()],
+    };
+    let reports = f.ingest_with(&[&file], options).await;
     assert_eq!(reports[0].profile.as_deref(), Some("nz_collection"));
     assert_eq!(reports[0].rows_accepted, 1, "{reports:?}");
     insta_like(
@@ -84,8 +71,7 @@ async fn vendor_json_lines_with_nested_objects() {
     let profiles = f.path("profiles");
     std::fs::create_dir_all(&profiles).unwrap();
     std::fs::copy(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("sample-data/profiles/vendor_jsonl.toml"),
+        sample_profiles().join("vendor_jsonl.toml"),
         profiles.join("vendor_jsonl.toml"),
     )
     .unwrap();

@@ -1,7 +1,7 @@
 //! Files with identifiable data, or from an unknown organisation, are refused whole:
 //! exit code 2, an error naming file, line and column, and the lake unchanged.
 
-use crate::fixture::{CANONICAL_HEADER, Fixture, ako, row};
+use crate::fixture::{CANONICAL_HEADER, Fixture, row};
 
 fn json_reports(stdout: &[u8]) -> Vec<serde_json::Value> {
     String::from_utf8_lossy(stdout)
@@ -14,12 +14,7 @@ fn json_reports(stdout: &[u8]) -> Vec<serde_json::Value> {
 /// one good extract; asserts refusal and that the lake version did not move.
 async fn assert_refused(f: &Fixture, file: &std::path::Path, expect_in_error: &[&str]) {
     let before = f.snapshot(None).await;
-    let out = ako()
-        .args(["ingest", "--format", "json", "--lake"])
-        .arg(f.lake_dir())
-        .arg(file)
-        .output()
-        .unwrap();
+    let out = f.cli_ingest(&[file]);
     assert_eq!(
         out.status.code(),
         Some(2),
@@ -134,12 +129,7 @@ async fn codes_shaped_like_an_nhi_with_a_wrong_check_digit_are_accepted() {
         )
         .replace("TST-W1", "WRD1234")],
     );
-    let out = ako()
-        .args(["ingest", "--format", "json", "--lake"])
-        .arg(f.lake_dir())
-        .arg(&file)
-        .output()
-        .unwrap();
+    let out = f.cli_ingest(&[&file]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -251,13 +241,7 @@ async fn refused_and_good_files_together_exit_2_and_the_good_file_lands() {
             "maori",
         )],
     );
-    let out = ako()
-        .args(["ingest", "--format", "json", "--lake"])
-        .arg(f.lake_dir())
-        .arg(&bad)
-        .arg(&good)
-        .output()
-        .unwrap();
+    let out = f.cli_ingest(&[&bad, &good]);
     assert_eq!(out.status.code(), Some(2));
     let reports = json_reports(&out.stdout);
     let status: Vec<(&str, &str)> = reports

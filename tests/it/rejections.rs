@@ -1,7 +1,9 @@
 //! Bad rows land in `rejections` with line, column and reason; good rows land; nothing
 //! is lost: rows read = accepted + rejected.
 
-use crate::fixture::{CANONICAL_HEADER, Fixture, pretty, row};
+use ako::ingest::IngestOptions;
+
+use crate::fixture::{CANONICAL_HEADER, Fixture, pretty, row, sample_profiles};
 
 #[tokio::test]
 async fn every_bad_row_kind_is_rejected_with_line_column_and_reason() {
@@ -166,24 +168,87 @@ async fn a_spring_forward_gap_time_is_rejected_not_guessed() {
     let text = "ORGANISATION_ID|EVENT_ID|CLIENT_KEY|TEAM_CODE|SETTING_CODE|RP_TYPE_CODE|START_DATETIME|END_DATETIME|AGE_GROUP|UNDER_18_FLAG|GENDER_CODE|ETHNICITY_CODE|LEGAL_STATUS_CODE|AUTHORISER_CODE|EMERGENCY_FLAG|MAX_OBS_INTERVAL|REASON_CODE\n\
                 TST|C1|P9|TST-W2|AI|SE|24/09/2023 02:30|24/09/2023 04:00|40-44|N|F|2|S30|AD|N|10|HS\n";
     let file = f.write("in/TST_gap.txt", text);
-    let reports = ako::ingest::ingest(
-        &f.lake(),
-        &[file],
-        &ako::ingest::IngestOptions {
-            profile: Some("nz_collection".into()),
-            profile_dirs: vec![
-                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/profiles"),
-            ],
-        },
-        &indicatif::ProgressBar::hidden(),
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    let options = IngestOptions {
+        profile: Some("nz_collection".into()),
+        profile_dirs: vec![sample_profiles()],
+    };
+    let reports = f.ingest_with(&[&file], options).await;
     assert_eq!((reports[0].rows_accepted, reports[0].rows_rejected), (0, 1));
     let why = pretty(&f.sql("SELECT reason, message FROM rejections", None).await);
     assert!(
         why.contains("bad_timestamp") && why.contains("daylight-saving gap"),
         "{why}"
+    );
+}
+
+#[tokio::test]
+async fn the_first_of_repeated_episode_ids_is_kept_and_later_ones_rejected() {
+    let f = Fixture::new();
+    f.ingest_reference().await;
+    let file = f.canonical(
+        "in/TST_repeats.csv",
+        &[
+            row(
+                "E1",
+                "P1",
+                "seclusion",
+                "2024-03-05T10:00:00+13:00",
+                "",
+                "maori",
+            ), // line 2: kept
+            row(
+                "E2",
+                "P2",
+                "seclusion",
+                "2024-03-05T11:00:00+13:00",
+                "",
+                "maori",
+            ), // 3
+            row(
+                "E1",
+                "P8",
+                "seclusion",
+                "2024-03-06T10:00:00+13:00",
+                "",
+                "maori",
+            ), // 4: repeat
+            row(
+                "E1",
+                "P9",
+                "seclusion",
+                "2024-03-07T10:00:00+13:00",
+                "",
+                "maori",
+            ), // 5: repeat
+        ],
+    );
+    let r = &f.ingest(&[&file]).await[0];
+    assert_eq!((r.rows_read, r.rows_accepted, r.rows_rejected), (4, 2, 2));
+    let rejected = pretty(
+        &f.sql(
+            "SELECT line, value, reason FROM rejections ORDER BY line",
+            None,
+        )
+        .await,
+    );
+    assert_eq!(
+        rejected,
+        "+------+-------+----------------------+\n\
+         | line | value | reason               |\n\
+         +------+-------+----------------------+\n\
+         | 4    | E1    | duplicate_episode_id |\n\
+         | 5    | E1    | duplicate_episode_id |\n\
+         +------+-------+----------------------+"
+    );
+    let kept = pretty(
+        &f.sql(
+            "SELECT episode_id, person_key FROM episodes ORDER BY episode_id",
+            None,
+        )
+        .await,
+    );
+    assert!(
+        kept.contains("| E1         | P1 ") && !kept.contains("P8") && !kept.contains("P9"),
+        "{kept}"
     );
 }
