@@ -9,13 +9,15 @@ use std::path::Path;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{AsArray, Int64Array};
-use datafusion::arrow::datatypes::{DataType, Int64Type};
+use datafusion::arrow::datatypes::Int64Type;
 use datafusion::error::DataFusionError;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext, col, lit};
 
+use super::IngestError;
 use super::batch::LINE;
+use crate::lake::string_column;
 
 /// Memory the duplicate search may hold before it spills to disk.
 const MEMORY_LIMIT: usize = 256 * 1024 * 1024;
@@ -39,7 +41,7 @@ pub fn spilling_session() -> Result<SessionContext, DataFusionError> {
 pub async fn later_duplicates(
     staged: &Path,
     limit: usize,
-) -> Result<Vec<(u64, String)>, DataFusionError> {
+) -> Result<Vec<(u64, String)>, IngestError> {
     let ctx = spilling_session()?;
     ctx.register_parquet(
         "staged",
@@ -57,14 +59,8 @@ pub async fn later_duplicates(
         .await?;
     let mut ids = Vec::new();
     for b in &repeated {
-        let column = datafusion::arrow::compute::cast(b.column(0), &DataType::Utf8)?;
-        ids.extend(
-            column
-                .as_string::<i32>()
-                .iter()
-                .flatten()
-                .map(|id| lit(id.to_string())),
-        );
+        let column = string_column(b, "episode_id")?;
+        ids.extend(column.iter().flatten().map(|id| lit(id.to_string())));
     }
     if ids.is_empty() {
         return Ok(Vec::new());
@@ -81,8 +77,7 @@ pub async fn later_duplicates(
     let mut out = Vec::new();
     for b in &rows {
         let lines: &Int64Array = b.column(0).as_primitive::<Int64Type>();
-        let ids = datafusion::arrow::compute::cast(b.column(1), &DataType::Utf8)?;
-        let ids = ids.as_string::<i32>();
+        let ids = string_column(b, "episode_id")?;
         for i in 0..b.num_rows() {
             let id = ids.value(i);
             // rows come in line order, so the first of each id is the one kept

@@ -832,18 +832,16 @@ impl Session<'_> {
         if let (Some(org), Some(period)) = (&s.org, &s.period) {
             // A newer extract replaces the months it covers for its organisation, and
             // re-sent episodes outside them by id.
-            let mut predicate = col(model::col::ORG_CODE).eq(lit(org.as_str())).and(
-                col(model::col::MONTH)
-                    .gt_eq(lit(period.from.as_str()))
-                    .and(col(model::col::MONTH).lt_eq(lit(period.to.as_str()))),
-            );
+            let mut replaced = col(model::col::MONTH)
+                .gt_eq(lit(period.from.as_str()))
+                .and(col(model::col::MONTH).lt_eq(lit(period.to.as_str())));
             if !s.resent.is_empty() {
                 let ids = s.resent.iter().map(|id| lit(id.as_str())).collect();
-                predicate = col(model::col::ORG_CODE)
-                    .eq(lit(org.as_str()))
-                    .and(col(model::col::EPISODE_ID).in_list(ids, false))
-                    .or(predicate);
+                replaced = replaced.or(col(model::col::EPISODE_ID).in_list(ids, false));
             }
+            let predicate = col(model::col::ORG_CODE)
+                .eq(lit(org.as_str()))
+                .and(replaced);
             let input = match &s.episodes {
                 Some(staged) => Some(WriteInput::Staged {
                     path: staged.clone(),
