@@ -113,6 +113,17 @@ impl Fixture {
         .expect("ingest runs")
     }
 
+    /// `ako query ARGS… --lake LAKE`, run as a user would.
+    pub fn cli_query(&self, args: &[&str]) -> std::process::Output {
+        ako()
+            .arg("query")
+            .args(args)
+            .arg("--lake")
+            .arg(self.lake_dir())
+            .output()
+            .unwrap()
+    }
+
     /// `ako ingest --format json --lake LAKE PATHS…`, run as a user would.
     pub fn cli_ingest(&self, paths: &[&Path]) -> std::process::Output {
         ako()

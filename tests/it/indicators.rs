@@ -146,19 +146,13 @@ async fn parameters_are_bound_not_spliced() {
 #[tokio::test]
 async fn json_output_is_an_array_of_row_objects_with_explicit_nulls() {
     let f = hand_made().await;
-    let out = crate::fixture::ako()
-        .args([
-            "query",
-            "events_per_1000_bed_days",
-            "--format",
-            "json",
-            "--param",
-            "org=TST",
-            "--lake",
-        ])
-        .arg(f.lake_dir())
-        .output()
-        .unwrap();
+    let out = f.cli_query(&[
+        "events_per_1000_bed_days",
+        "--format",
+        "json",
+        "--param",
+        "org=TST",
+    ]);
     assert!(
         out.status.success(),
         "{}",

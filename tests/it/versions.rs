@@ -4,7 +4,7 @@
 use ako::ingest::Status;
 use ako::lake::AsOf;
 
-use crate::fixture::{Fixture, ako, pretty, row};
+use crate::fixture::{Fixture, pretty, row};
 
 fn march(ids: &[(&str, &str)]) -> Vec<String> {
     ids.iter()
@@ -118,21 +118,16 @@ async fn a_newer_extract_replaces_its_months_and_the_older_stays_readable() {
     assert!(v1_ids.contains("E2"), "{v1_ids}");
 
     // and through the CLI's --as-of
-    let out = ako()
-        .args([
-            "query",
-            "seclusion_events_by_org_month",
-            "--format",
-            "csv",
-            "--param",
-            "org=TST",
-            "--as-of",
-        ])
-        .arg(after_v1.to_string())
-        .arg("--lake")
-        .arg(f.lake_dir())
-        .output()
-        .unwrap();
+    let as_of = after_v1.to_string();
+    let out = f.cli_query(&[
+        "seclusion_events_by_org_month",
+        "--format",
+        "csv",
+        "--param",
+        "org=TST",
+        "--as-of",
+        &as_of,
+    ]);
     assert!(
         out.status.success(),
         "{}",
@@ -140,19 +135,13 @@ async fn a_newer_extract_replaces_its_months_and_the_older_stays_readable() {
     );
     let csv = String::from_utf8(out.stdout).unwrap();
     assert!(csv.contains("TST,2024-03,true,3,3,0.0,3"), "{csv}");
-    let out = ako()
-        .args([
-            "query",
-            "seclusion_events_by_org_month",
-            "--format",
-            "csv",
-            "--param",
-            "org=TST",
-            "--lake",
-        ])
-        .arg(f.lake_dir())
-        .output()
-        .unwrap();
+    let out = f.cli_query(&[
+        "seclusion_events_by_org_month",
+        "--format",
+        "csv",
+        "--param",
+        "org=TST",
+    ]);
     let csv = String::from_utf8(out.stdout).unwrap();
     assert!(csv.contains("TST,2024-03,true,4,4,0.0,4"), "{csv}");
 }
@@ -179,11 +168,7 @@ async fn as_of_a_time_reads_the_lake_as_it_was() {
 async fn a_version_that_does_not_exist_is_a_clear_error() {
     let f = Fixture::new();
     f.ingest_reference().await;
-    let out = ako()
-        .args(["query", "data_completeness", "--as-of", "999", "--lake"])
-        .arg(f.lake_dir())
-        .output()
-        .unwrap();
+    let out = f.cli_query(&["data_completeness", "--as-of", "999"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("lake version 999 does not exist"), "{err}");
