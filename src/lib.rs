@@ -11,3 +11,4 @@ pub mod ingest;
 pub mod lake;
 pub mod model;
 pub mod render;
+pub mod stats;

@@ -5,6 +5,7 @@ mod fixture;
 mod crash;
 mod formats;
 mod indicators;
+mod reference;
 mod refusal;
 mod rejections;
 mod sample;
