@@ -5,6 +5,7 @@
 //! Nothing lower imports anything higher.
 #![deny(unsafe_code)]
 
+pub mod analyst;
 pub mod catalog;
 pub mod generate;
 pub mod ingest;

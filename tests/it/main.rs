@@ -9,4 +9,5 @@ mod reference;
 mod refusal;
 mod rejections;
 mod sample;
+mod stats_cli;
 mod versions;

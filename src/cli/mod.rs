@@ -15,6 +15,8 @@ use ako::ingest::{self, FileReport, IngestOptions, Status};
 use ako::lake::{AsOf, Lake, LakeError};
 use ako::render::{self, TableFormat};
 
+mod stats;
+
 /// Exit code for refused input or input the user must correct (**contract**).
 const EXIT_REFUSED: u8 = 2;
 
@@ -93,12 +95,17 @@ enum Command {
         #[arg(long, env = "AKO_QUERIES")]
         queries: Option<PathBuf>,
     },
+    /// Statistics on your own CSV table: SPC charts, funnels, rates, DSRs, ratios.
+    Stats {
+        #[command(subcommand)]
+        method: stats::StatsCommand,
+    },
 }
 
 /// An error that is the user's to correct: exit code 2.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-struct UserError(String);
+pub(crate) struct UserError(String);
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -131,6 +138,7 @@ pub fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Stats { method } => stats::run(method),
         Command::Generate {
             out,
             seed,
