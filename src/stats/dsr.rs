@@ -52,7 +52,7 @@ pub fn dsr(
         }
     }
     let total_weight: f64 = weights.iter().sum();
-    if !(total_weight > 0.0) {
+    if total_weight.is_nan() || total_weight <= 0.0 {
         return Err(StatsError::invalid(
             "the standard population's weights sum to zero",
         ));

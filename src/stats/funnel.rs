@@ -214,7 +214,7 @@ pub fn funnel(
                     }
                 })),
             };
-            let value = finite(values[i] * if proportion { m } else { m });
+            let value = finite(values[i] * m);
             let in_force = if adjusted {
                 od_limits.unwrap_or(limits)
             } else {

@@ -10,4 +10,5 @@ mod refusal;
 mod rejections;
 mod sample;
 mod stats_cli;
+mod stats_props;
 mod versions;
