@@ -24,14 +24,18 @@ impl Files {
     }
 }
 
-fn stats_json(args: &[&str], input: &PathBuf) -> Value {
-    let out = ako()
+fn run_stats(args: &[&str], input: &PathBuf) -> std::process::Output {
+    ako()
         .arg("stats")
         .args(args)
         .arg("--input")
         .arg(input)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+fn stats_json(args: &[&str], input: &PathBuf) -> Value {
+    let out = run_stats(args, input);
     assert!(
         out.status.success(),
         "ako stats {args:?} failed: {}",
@@ -41,16 +45,29 @@ fn stats_json(args: &[&str], input: &PathBuf) -> Value {
 }
 
 fn stats_refused(args: &[&str], input: &PathBuf) -> String {
-    let out = ako()
-        .arg("stats")
-        .args(args)
-        .arg("--input")
-        .arg(input)
-        .output()
-        .unwrap();
+    let out = run_stats(args, input);
     assert_eq!(out.status.code(), Some(2), "expected exit 2 for {args:?}");
     assert!(out.stdout.is_empty(), "nothing written on refusal");
     String::from_utf8(out.stderr).unwrap()
+}
+
+/// ako's bound names beside PHEindicatormethods'.
+const BOUNDS: [(&str, &str); 4] = [
+    ("lower_95", "lower95_0cl"),
+    ("upper_95", "upper95_0cl"),
+    ("lower_99_8", "lower99_8cl"),
+    ("upper_99_8", "upper99_8cl"),
+];
+
+/// Each of ako's fields equals the reference's (or both are null).
+#[track_caller]
+fn assert_fields(ours: &Value, theirs: &Value, pairs: &[(&str, &str)], tol: f64) {
+    for (a, b) in pairs {
+        match theirs[b].as_f64() {
+            Some(v) => assert_close(f(&ours[a]), v, tol, a),
+            None => assert_eq!(ours[a], Value::Null, "{a} is withheld"),
+        }
+    }
 }
 
 fn f(v: &Value) -> f64 {
@@ -377,20 +394,7 @@ fn rates_and_proportions_at_two_levels() {
     );
     for (u, row) in out["units"].as_array().unwrap().iter().zip(rows) {
         assert_close(f(&u["value"]), f(&row["value"]), 1e-9, "rate");
-        assert_close(f(&u["lower_95"]), f(&row["lower95_0cl"]), 1e-8, "lower_95");
-        assert_close(f(&u["upper_95"]), f(&row["upper95_0cl"]), 1e-8, "upper_95");
-        assert_close(
-            f(&u["lower_99_8"]),
-            f(&row["lower99_8cl"]),
-            1e-8,
-            "lower_99_8",
-        );
-        assert_close(
-            f(&u["upper_99_8"]),
-            f(&row["upper99_8cl"]),
-            1e-8,
-            "upper_99_8",
-        );
+        assert_fields(u, row, &BOUNDS, 1e-8);
         let method = if f(&row["Numerator"]) < 10.0 {
             "exact"
         } else {
@@ -403,25 +407,10 @@ fn rates_and_proportions_at_two_levels() {
         .unwrap();
     let out = stats_json(&["proportion", "--conf", "0.998"], &input);
     for (u, row) in out["units"].as_array().unwrap().iter().zip(rows) {
-        assert_close(
-            f(&u["lower_99_8"]),
-            f(&row["lower99_8cl"]),
-            1e-8,
-            "wilson lower",
-        );
-        assert_close(
-            f(&u["upper_99_8"]),
-            f(&row["upper99_8cl"]),
-            1e-8,
-            "wilson upper",
-        );
+        assert_fields(u, row, &BOUNDS[2..], 1e-8);
         assert!(u.get("lower_95").is_none(), "only the level asked for");
     }
-    let csv = ako()
-        .args(["stats", "rate", "--format", "csv", "--input"])
-        .arg(&input)
-        .output()
-        .unwrap();
+    let csv = run_stats(&["rate", "--format", "csv"], &input);
     let csv = String::from_utf8(csv.stdout).unwrap();
     assert_eq!(
         csv.lines().next().unwrap(),
@@ -470,17 +459,8 @@ fn dsr_with_a_standard_file_and_the_builtin_esp2013() {
     for (u, e) in units.iter().zip(d["result"].as_array().unwrap()) {
         assert_eq!(u["unit"], e["area"]);
         assert_eq!(u["total_count"], e["total_count"].as_f64().unwrap());
-        for (ours, theirs) in [
-            ("lower_95", "lower95_0cl"),
-            ("upper_95", "upper95_0cl"),
-            ("lower_99_8", "lower99_8cl"),
-            ("upper_99_8", "upper99_8cl"),
-        ] {
-            match e[theirs].as_f64() {
-                Some(v) => assert_close(f(&u[ours]), v, 1e-8, ours),
-                None => assert_eq!(u[ours], Value::Null, "{ours} withheld below 10 events"),
-            }
-        }
+        // Dobson limits, null below 10 events (PHE withholds them).
+        assert_fields(u, e, &BOUNDS, 1e-8);
         assert!(f(&u["gamma_lower_95"]) <= f(&u["dsr"]) && f(&u["dsr"]) <= f(&u["gamma_upper_95"]));
     }
     assert_close(f(&units[0]["dsr"]), 10430.2479914694, 1e-9, "big");
@@ -555,63 +535,60 @@ fn rate_ratios_with_zero_counts() {
 
 #[test]
 fn bad_input_names_the_line_and_column() {
+    // (arguments, file name, content, what the message must say)
+    let cases: [(&[&str], &str, &str, &str); 8] = [
+        (
+            &["spc", "--chart", "u"],
+            "m.csv",
+            "x,count\n1,3\n",
+            "m.csv: no column 'n'",
+        ),
+        (
+            &["spc", "--chart", "i"],
+            "w.csv",
+            "x,y\n1,3\n2,abc\n",
+            "w.csv line 3, column 'y': 'abc' is not a number",
+        ),
+        (
+            &["rate"],
+            "n.csv",
+            "unit,count,denominator\nA,4,10\n\nB,-2,10\n",
+            "n.csv line 4, column 'count': -2 is a negative count",
+        ),
+        (
+            &["funnel", "--type", "rate"],
+            "z.csv",
+            "unit,numerator,denominator\nA,4,0\n",
+            "z.csv line 2, column 'denominator': is a zero denominator",
+        ),
+        (
+            &["spc", "--chart", "c"],
+            "r.csv",
+            "x,count\n2024-01-01,3\n2024-01-01,4\n",
+            "r.csv line 3, column 'x': '2024-01-01' repeats line 2",
+        ),
+        (
+            &["spc", "--chart", "c"],
+            "d.csv",
+            "x,count\n03/04/2024,3\n",
+            "write dates as YYYY-MM-DD",
+        ),
+        (
+            &["spc", "--chart", "p", "--convention", "mdc"],
+            "p.csv",
+            "x,count,n\n1,1,10\n2,2,10\n",
+            "XmR (i) charts only",
+        ),
+        (
+            &["dsr"],
+            "b.csv",
+            "unit,age_band,count,population\nA,0-4,1,100\n",
+            "b.csv line 2, column 'age_band': '0-4' is not an age band",
+        ),
+    ];
     let files = Files::new();
-    let missing = stats_refused(
-        &["spc", "--chart", "u"],
-        &files.write("m.csv", "x,count\n1,3\n"),
-    );
-    assert!(missing.contains("m.csv: no column 'n'"), "{missing}");
-    let word = stats_refused(
-        &["spc", "--chart", "i"],
-        &files.write("w.csv", "x,y\n1,3\n2,abc\n"),
-    );
-    assert!(
-        word.contains("w.csv line 3, column 'y': 'abc' is not a number"),
-        "{word}"
-    );
-    let negative = stats_refused(
-        &["rate"],
-        &files.write("n.csv", "unit,count,denominator\nA,4,10\n\nB,-2,10\n"),
-    );
-    assert!(
-        negative.contains("n.csv line 4, column 'count': -2 is a negative count"),
-        "{negative}"
-    );
-    let zero = stats_refused(
-        &["funnel", "--type", "rate"],
-        &files.write("z.csv", "unit,numerator,denominator\nA,4,0\n"),
-    );
-    assert!(
-        zero.contains("z.csv line 2, column 'denominator': is a zero denominator"),
-        "{zero}"
-    );
-    let repeat = stats_refused(
-        &["spc", "--chart", "c"],
-        &files.write("r.csv", "x,count\n2024-01-01,3\n2024-01-01,4\n"),
-    );
-    assert!(
-        repeat.contains("r.csv line 3, column 'x': '2024-01-01' repeats line 2"),
-        "{repeat}"
-    );
-    let ambiguous = stats_refused(
-        &["spc", "--chart", "c"],
-        &files.write("d.csv", "x,count\n03/04/2024,3\n"),
-    );
-    assert!(
-        ambiguous.contains("write dates as YYYY-MM-DD"),
-        "{ambiguous}"
-    );
-    let mdc = stats_refused(
-        &["spc", "--chart", "p", "--convention", "mdc"],
-        &files.write("p.csv", "x,count,n\n1,1,10\n2,2,10\n"),
-    );
-    assert!(mdc.contains("XmR (i) charts only"), "{mdc}");
-    let band = stats_refused(
-        &["dsr"],
-        &files.write("b.csv", "unit,age_band,count,population\nA,0-4,1,100\n"),
-    );
-    assert!(
-        band.contains("b.csv line 2, column 'age_band': '0-4' is not an age band"),
-        "{band}"
-    );
+    for (args, name, content, expected) in cases {
+        let message = stats_refused(args, &files.write(name, content));
+        assert!(message.contains(expected), "{args:?}: {message}");
+    }
 }
