@@ -7,6 +7,7 @@
 
 pub mod analyst;
 pub mod catalog;
+pub mod compliance;
 pub mod generate;
 pub mod ingest;
 pub mod lake;

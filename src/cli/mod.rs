@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use ako::catalog::{self, Catalog};
+use ako::compliance::{self, RuleSet};
 use ako::generate::{self, GenerateOptions};
 use ako::ingest::{self, FileReport, IngestOptions, Status};
 use ako::lake::{AsOf, Lake, LakeError};
@@ -213,6 +214,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 other => other.into(),
             })?;
             let ctx = lake.session(&snapshot).await?;
+            if compliance::is_read_by(&indicator.sql) {
+                let dir = compliance::default_dir();
+                let sets = RuleSet::load_dir(&dir).map_err(user)?;
+                compliance::register(&ctx, &sets).await?;
+            }
             let batches = indicator.run(&ctx, &given).await?;
             let text = render::render(&batches, format)?;
             let mut stdout = std::io::stdout().lock();

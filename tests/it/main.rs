@@ -2,6 +2,7 @@
 
 mod fixture;
 
+mod compliance;
 mod crash;
 mod formats;
 mod indicators;
