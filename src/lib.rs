@@ -8,9 +8,11 @@
 pub mod analyst;
 pub mod catalog;
 pub mod compliance;
+pub mod config;
 pub mod generate;
 pub mod ingest;
 pub mod lake;
 pub mod model;
+pub mod peers;
 pub mod render;
 pub mod stats;

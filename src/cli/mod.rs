@@ -13,9 +13,11 @@ use ako::catalog::{self, Catalog};
 use ako::compliance::{self, RuleSet};
 use ako::generate::{self, GenerateOptions};
 use ako::ingest::{self, FileReport, IngestOptions, Status};
-use ako::lake::{AsOf, Lake, LakeError};
+use ako::lake::{AsOf, Lake, LakeError, Snapshot};
 use ako::render::{self, TableFormat};
+use datafusion::prelude::SessionContext;
 
+mod peers;
 mod stats;
 
 /// Exit code for refused input or input the user must correct (**contract**).
@@ -96,6 +98,8 @@ enum Command {
         #[arg(long, env = "AKO_QUERIES")]
         queries: Option<PathBuf>,
     },
+    /// Peer groups by size, by shared challenge, or as the facilitator set them.
+    Peers(peers::PeersArgs),
     /// Statistics on your own CSV table: SPC charts, funnels, rates, DSRs, ratios.
     Stats {
         #[command(subcommand)]
@@ -140,6 +144,7 @@ pub fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Stats { method } => stats::run(method),
+        Command::Peers(args) => peers::run(args).await,
         Command::Generate {
             out,
             seed,
@@ -197,23 +202,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(user)?;
             indicator.bind(&given).map_err(user)?;
-            let as_of = as_of.map(|a| a.parse::<AsOf>()).transpose().map_err(user)?;
-            if !lake.exists() {
-                return Err(UserError(format!(
-                    "no lake at {}; load one first with `ako ingest sample-data --lake {}`",
-                    lake.display(),
-                    lake.display()
-                ))
-                .into());
-            }
-            let lake = Lake::open(&lake)?;
-            let snapshot = lake.snapshot(as_of.as_ref()).await.map_err(|e| match e {
-                LakeError::NoSuchVersion { .. } | LakeError::NothingAsOf(_) => {
-                    anyhow::Error::new(UserError(e.to_string()))
-                }
-                other => other.into(),
-            })?;
-            let ctx = lake.session(&snapshot).await?;
+            let (snapshot, ctx) = open_session(&lake, as_of.as_deref()).await?;
             if compliance::is_read_by(&indicator.sql) {
                 let dir = compliance::default_dir();
                 let sets = RuleSet::load_dir(&dir).map_err(user)?;
@@ -237,8 +226,33 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The lake at `dir` as of `as_of` (a version, date or time), with a query session over it.
+pub(crate) async fn open_session(
+    dir: &std::path::Path,
+    as_of: Option<&str>,
+) -> anyhow::Result<(Snapshot, SessionContext)> {
+    let as_of = as_of.map(|a| a.parse::<AsOf>()).transpose().map_err(user)?;
+    if !dir.exists() {
+        return Err(UserError(format!(
+            "no lake at {}; load one first with `ako ingest sample-data --lake {}`",
+            dir.display(),
+            dir.display()
+        ))
+        .into());
+    }
+    let lake = Lake::open(dir)?;
+    let snapshot = lake.snapshot(as_of.as_ref()).await.map_err(|e| match e {
+        LakeError::NoSuchVersion { .. } | LakeError::NothingAsOf(_) => {
+            anyhow::Error::new(UserError(e.to_string()))
+        }
+        other => other.into(),
+    })?;
+    let ctx = lake.session(&snapshot).await?;
+    Ok((snapshot, ctx))
+}
+
 /// Marks catalogue and lake errors that the user must correct.
-fn user<E: std::fmt::Display>(e: E) -> anyhow::Error {
+pub(crate) fn user<E: std::fmt::Display>(e: E) -> anyhow::Error {
     anyhow::Error::new(UserError(e.to_string()))
 }
 

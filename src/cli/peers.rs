@@ -1,0 +1,94 @@
+//! `ako peers`: the peer groups of every organisation, and why each is where it is.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+
+use ako::catalog::{self, Catalog};
+use ako::config::Config;
+use ako::peers::{self, Group};
+
+use super::{open_session, user};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum By {
+    /// Population served, in the configured size bands.
+    Size,
+    /// Clusters of organisations with similar indicators and tags.
+    Challenge,
+    /// The challenge groups with the facilitator's overrides from the configuration.
+    Config,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PeersFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct PeersArgs {
+    #[arg(long, value_enum, default_value_t = By::Size)]
+    by: By,
+    #[arg(long, value_enum, default_value_t = PeersFormat::Table)]
+    format: PeersFormat,
+    /// The lake folder.
+    #[arg(long, env = "AKO_LAKE", default_value = "lake")]
+    lake: PathBuf,
+    /// Read the lake as it was: a lake version, a date or an RFC 3339 time.
+    #[arg(long)]
+    as_of: Option<String>,
+    /// Configuration file (size bands, facilitator overrides).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The folder of indicator SQL files (the challenge profile is `peer_profile`).
+    #[arg(long, env = "AKO_QUERIES")]
+    queries: Option<PathBuf>,
+}
+
+pub async fn run(a: PeersArgs) -> anyhow::Result<ExitCode> {
+    let config = Config::load(a.config.as_deref()).map_err(user)?;
+    let dir = a.queries.unwrap_or_else(catalog::default_dir);
+    let catalog = Catalog::load(&dir)
+        .with_context(|| format!("loading indicators from {}", dir.display()))?;
+    let (_, ctx) = open_session(&a.lake, a.as_of.as_deref()).await?;
+    let profiles = peers::profiles(&ctx, &catalog, config.peers.profile_months)
+        .await
+        .map_err(|e| match e {
+            peers::PeersError::NoOrganisations => user(e),
+            other => anyhow::Error::new(other),
+        })?;
+    let groups: Vec<Group> = match a.by {
+        By::Size => peers::by_size(&profiles, &config.peers),
+        By::Challenge | By::Config => {
+            let c = peers::by_challenge(&profiles, &config.peers);
+            eprintln!(
+                "{} shared-challenge groups: of {} to {} groups of at least {} organisations, the number with the highest mean silhouette ({:.2})",
+                c.k,
+                config.peers.min_challenge_groups,
+                config.peers.max_challenge_groups,
+                config.peers.min_group_size,
+                c.silhouette
+            );
+            if a.by == By::Config {
+                peers::with_overrides(c.groups, &config.peers).map_err(user)?
+            } else {
+                c.groups
+            }
+        }
+    };
+    match a.format {
+        PeersFormat::Json => println!("{}", serde_json::to_string_pretty(&groups)?),
+        PeersFormat::Table => {
+            for g in &groups {
+                println!("{} ({} organisations)", g.group, g.members.len());
+                for m in &g.members {
+                    println!("    {:<8} {}", m.org_code, m.reason);
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
