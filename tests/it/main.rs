@@ -6,6 +6,7 @@ mod compliance;
 mod crash;
 mod formats;
 mod indicators;
+mod peers;
 mod reference;
 mod refusal;
 mod rejections;
