@@ -100,6 +100,8 @@ enum Command {
     },
     /// Peer groups by size, by shared challenge, or as the facilitator set them.
     Peers(peers::PeersArgs),
+    /// Organisations significantly better than their peers, with the evidence.
+    Deviants(peers::DeviantsArgs),
     /// Statistics on your own CSV table: SPC charts, funnels, rates, DSRs, ratios.
     Stats {
         #[command(subcommand)]
@@ -145,6 +147,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Stats { method } => stats::run(method),
         Command::Peers(args) => peers::run(args).await,
+        Command::Deviants(args) => peers::deviants_command(args).await,
         Command::Generate {
             out,
             seed,

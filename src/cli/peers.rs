@@ -8,6 +8,7 @@ use clap::{Args, ValueEnum};
 
 use ako::catalog::{self, Catalog};
 use ako::config::Config;
+use ako::deviants::{self, DeviantOptions, Evidence};
 use ako::peers::{self, Group};
 
 use super::{open_session, user};
@@ -87,6 +88,55 @@ pub async fn run(a: PeersArgs) -> anyhow::Result<ExitCode> {
                 for m in &g.members {
                     println!("    {:<8} {}", m.org_code, m.reason);
                 }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Args)]
+pub struct DeviantsArgs {
+    #[arg(long, value_enum, default_value_t = PeersFormat::Table)]
+    format: PeersFormat,
+    /// The lake folder.
+    #[arg(long, env = "AKO_LAKE", default_value = "lake")]
+    lake: PathBuf,
+    /// Read the lake as it was: a lake version, a date or an RFC 3339 time.
+    #[arg(long)]
+    as_of: Option<String>,
+    /// The folder of indicator SQL files.
+    #[arg(long, env = "AKO_QUERIES")]
+    queries: Option<PathBuf>,
+    /// Latest months the funnel pools.
+    #[arg(long, default_value_t = DeviantOptions::default().funnel_months)]
+    funnel_months: usize,
+    /// Consecutive months of special-cause improvement that count as sustained.
+    #[arg(long, default_value_t = DeviantOptions::default().sustained_months)]
+    sustained_months: usize,
+}
+
+pub async fn deviants_command(a: DeviantsArgs) -> anyhow::Result<ExitCode> {
+    let dir = a.queries.unwrap_or_else(catalog::default_dir);
+    let catalog = Catalog::load(&dir)
+        .with_context(|| format!("loading indicators from {}", dir.display()))?;
+    let (_, ctx) = open_session(&a.lake, a.as_of.as_deref()).await?;
+    let options = DeviantOptions {
+        funnel_months: a.funnel_months.max(1),
+        sustained_months: a.sustained_months.max(2),
+    };
+    let found = deviants::find(&ctx, &catalog, &options).await?;
+    match a.format {
+        PeersFormat::Json => println!("{}", serde_json::to_string_pretty(&found)?),
+        PeersFormat::Table => {
+            if found.is_empty() {
+                eprintln!("no positive deviants: nobody is significantly better than their peers");
+            }
+            for d in &found {
+                let (kind, summary) = match &d.evidence {
+                    Evidence::Funnel { summary, .. } => ("funnel", summary),
+                    Evidence::Spc { summary, .. } => ("spc", summary),
+                };
+                println!("{:<8} {kind:<6} {summary}", d.org_code);
             }
         }
     }

@@ -4,6 +4,7 @@ mod fixture;
 
 mod compliance;
 mod crash;
+mod deviants;
 mod formats;
 mod indicators;
 mod peers;

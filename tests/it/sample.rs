@@ -183,6 +183,76 @@ async fn the_whole_sample_ingests_without_losing_a_row() {
         "{missing}"
     );
 
+    // Peer groups over the whole sample: every organisation exactly once in each
+    // grouping, and the shared-challenge groups the same on a second run.
+    let peers_json = |by: &str| {
+        let out = crate::fixture::ako()
+            .args(["peers", "--by", by, "--format", "json", "--lake"])
+            .arg(f.lake_dir())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for by in ["size", "challenge"] {
+        let groups: Vec<serde_json::Value> = serde_json::from_str(&peers_json(by)).unwrap();
+        let mut codes: Vec<String> = groups
+            .iter()
+            .flat_map(|g| g["members"].as_array().unwrap().iter())
+            .map(|m| m["org_code"].as_str().unwrap().to_string())
+            .collect();
+        codes.sort();
+        let before = codes.len();
+        codes.dedup();
+        assert_eq!((before, codes.len()), (25, 25), "--by {by}");
+        if by == "challenge" {
+            assert!(groups.len() >= 3, "breakout-sized groups");
+            for g in &groups {
+                assert!(g["members"].as_array().unwrap().len() >= 3, "{g}");
+            }
+        }
+    }
+    assert_eq!(peers_json("challenge"), peers_json("challenge"), "stable");
+
+    // The generator gives CAN a dated change idea after which its seclusion rate steps
+    // down: it is found as a positive deviant, with the change idea as evidence.
+    let out = crate::fixture::ako()
+        .args(["deviants", "--format", "json", "--lake"])
+        .arg(f.lake_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let deviants: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let can = deviants
+        .iter()
+        .find(|d| d["org_code"] == "CAN" && d["evidence"]["kind"] == "spc")
+        .unwrap_or_else(|| panic!("CAN among {deviants:?}"));
+    assert_eq!(can["indicator"], "events_per_1000_bed_days");
+    assert!(
+        can["evidence"]["change_idea"]
+            .as_str()
+            .unwrap()
+            .starts_with("Whānau liaison and peer support roles"),
+        "{can}"
+    );
+    assert!(can["evidence"]["run_mean"].as_f64() < can["evidence"]["mean"].as_f64());
+    // Organisations the generator made worse are never positive deviants.
+    let found: Vec<&str> = deviants
+        .iter()
+        .map(|d| d["org_code"].as_str().unwrap())
+        .collect();
+    for worse in ["WKO", "MCE", "SOU"] {
+        assert!(!found.contains(&worse), "{found:?}");
+    }
+
     // Another client reads the Parquet files directly: the episodes of a fresh lake
     // are exactly the accepted rows (no superseded files yet).
     let mut parquet_rows = 0usize;
