@@ -20,7 +20,8 @@ use datafusion::arrow::datatypes::{DataType, Float64Type};
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
-use crate::catalog::{Catalog, CatalogError};
+use crate::catalog::CatalogError;
+use crate::derived::{self, DerivedError, Sources};
 use crate::lake::string_column;
 use crate::stats::funnel::{self, FunnelOptions, FunnelType, Overdispersion};
 use crate::stats::spc::{self, Chart, Convention, Direction, PointType, SpcOptions};
@@ -32,6 +33,8 @@ pub const INDICATOR: &str = "events_per_1000_bed_days";
 pub enum DeviantsError {
     #[error(transparent)]
     Catalog(#[from] CatalogError),
+    #[error(transparent)]
+    Derived(#[from] Box<DerivedError>),
     #[error("reading rates: {0}")]
     Arrow(#[from] datafusion::arrow::error::ArrowError),
     #[error("reading rates: {0}")]
@@ -108,8 +111,11 @@ pub struct Month {
     pub bed_days: f64,
 }
 
-async fn months(ctx: &SessionContext, catalog: &Catalog) -> Result<Vec<Month>, DeviantsError> {
-    let batches = catalog.get(INDICATOR)?.run(ctx, &[]).await?;
+async fn months(ctx: &SessionContext, sources: &Sources<'_>) -> Result<Vec<Month>, DeviantsError> {
+    let indicator = sources.catalog.get(INDICATOR)?;
+    let batches = derived::run(ctx, indicator, &[], sources)
+        .await
+        .map_err(Box::new)?;
     let jurisdictions: BTreeMap<String, String> = {
         let b = ctx
             .sql("SELECT org_code, jurisdiction FROM organisations")
@@ -387,10 +393,10 @@ async fn change_ideas(
 /// Every positive deviant in the session's lake, by organisation then kind.
 pub async fn find(
     ctx: &SessionContext,
-    catalog: &Catalog,
+    sources: &Sources<'_>,
     options: &DeviantOptions,
 ) -> Result<Vec<Deviant>, DeviantsError> {
-    let months = months(ctx, catalog).await?;
+    let months = months(ctx, sources).await?;
     let ideas = change_ideas(ctx).await?;
     let mut out = funnel_deviants(&months, options);
     out.extend(spc_deviants(&months, &ideas, options));

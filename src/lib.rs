@@ -9,6 +9,7 @@ pub mod analyst;
 pub mod catalog;
 pub mod compliance;
 pub mod config;
+pub mod derived;
 pub mod deviants;
 pub mod generate;
 pub mod ingest;

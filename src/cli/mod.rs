@@ -10,7 +10,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use ako::catalog::{self, Catalog};
-use ako::compliance::{self, RuleSet};
+use ako::compliance;
+use ako::config::Config;
+use ako::derived;
 use ako::generate::{self, GenerateOptions};
 use ako::ingest::{self, FileReport, IngestOptions, Status};
 use ako::lake::{AsOf, Lake, LakeError, Snapshot};
@@ -97,6 +99,9 @@ enum Command {
         /// The folder of indicator SQL files.
         #[arg(long, env = "AKO_QUERIES")]
         queries: Option<PathBuf>,
+        /// Configuration file (peer-group settings for indicators by peer group).
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Peer groups by size, by shared challenge, or as the facilitator set them.
     Peers(peers::PeersArgs),
@@ -190,6 +195,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             lake,
             as_of,
             queries,
+            config,
         } => {
             let dir = queries.unwrap_or_else(catalog::default_dir);
             let catalog = Catalog::load(&dir)
@@ -206,12 +212,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .map_err(user)?;
             indicator.bind(&given).map_err(user)?;
             let (snapshot, ctx) = open_session(&lake, as_of.as_deref()).await?;
-            if compliance::is_read_by(&indicator.sql) {
-                let dir = compliance::default_dir();
-                let sets = RuleSet::load_dir(&dir).map_err(user)?;
-                compliance::register(&ctx, &sets).await?;
-            }
-            let batches = indicator.run(&ctx, &given).await?;
+            let config = Config::load(config.as_deref()).map_err(user)?;
+            let sources = derived::Sources {
+                catalog: &catalog,
+                config: &config,
+                compliance_dir: &compliance::default_dir(),
+            };
+            let batches = derived::run(&ctx, indicator, &given, &sources)
+                .await
+                .map_err(|e| match e {
+                    derived::DerivedError::Rules(_) | derived::DerivedError::Peers(_) => user(e),
+                    other => anyhow::Error::new(other),
+                })?;
             let text = render::render(&batches, format)?;
             let mut stdout = std::io::stdout().lock();
             writeln!(stdout, "{}", text.trim_end())?;

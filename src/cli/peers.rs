@@ -113,6 +113,9 @@ pub struct DeviantsArgs {
     /// Consecutive months of special-cause improvement that count as sustained.
     #[arg(long, default_value_t = DeviantOptions::default().sustained_months)]
     sustained_months: usize,
+    /// Configuration file.
+    #[arg(long)]
+    config: Option<PathBuf>,
 }
 
 pub async fn deviants_command(a: DeviantsArgs) -> anyhow::Result<ExitCode> {
@@ -124,7 +127,13 @@ pub async fn deviants_command(a: DeviantsArgs) -> anyhow::Result<ExitCode> {
         funnel_months: a.funnel_months.max(1),
         sustained_months: a.sustained_months.max(2),
     };
-    let found = deviants::find(&ctx, &catalog, &options).await?;
+    let config = Config::load(a.config.as_deref()).map_err(user)?;
+    let sources = ako::derived::Sources {
+        catalog: &catalog,
+        config: &config,
+        compliance_dir: &ako::compliance::default_dir(),
+    };
+    let found = deviants::find(&ctx, &sources, &options).await?;
     match a.format {
         PeersFormat::Json => println!("{}", serde_json::to_string_pretty(&found)?),
         PeersFormat::Table => {

@@ -418,3 +418,61 @@ pub fn membership(groups: &[Group]) -> BTreeMap<String, String> {
         })
         .collect()
 }
+
+/// The table every grouping is registered as for queries: `org_code`, `grouping` (`size`,
+/// `challenge`, `config`), `peer_group`.
+pub const TABLE: &str = "peer_groups";
+
+/// Every grouping of the session's organisations, as the `peer_groups` table.
+pub async fn register(
+    ctx: &datafusion::prelude::SessionContext,
+    catalog: &Catalog,
+    config: &PeersConfig,
+) -> Result<usize, PeersError> {
+    use datafusion::arrow::array::StringBuilder;
+    use datafusion::arrow::datatypes::{Field, Schema};
+    use std::sync::Arc;
+
+    let profiles = match profiles(ctx, catalog, config.profile_months).await {
+        Ok(p) => p,
+        Err(PeersError::NoOrganisations) => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    let challenge = by_challenge(&profiles, config).groups;
+    let groupings = [
+        ("size", by_size(&profiles, config)),
+        ("config", with_overrides(challenge.clone(), config)?),
+        ("challenge", challenge),
+    ];
+    let (mut org, mut grouping, mut group) = (
+        StringBuilder::new(),
+        StringBuilder::new(),
+        StringBuilder::new(),
+    );
+    for (name, groups) in &groupings {
+        for (code, g) in membership(groups) {
+            org.append_value(code);
+            grouping.append_value(name);
+            group.append_value(g);
+        }
+    }
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("org_code", DataType::Utf8, false),
+        Field::new("grouping", DataType::Utf8, false),
+        Field::new("peer_group", DataType::Utf8, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(org.finish()),
+            Arc::new(grouping.finish()),
+            Arc::new(group.finish()),
+        ],
+    )?;
+    let rows = batch.num_rows();
+    let table = datafusion::datasource::MemTable::try_new(schema, vec![vec![batch]])
+        .map_err(|e| datafusion::arrow::error::ArrowError::ExternalError(Box::new(e)))?;
+    ctx.register_table(TABLE, Arc::new(table))
+        .map_err(|e| datafusion::arrow::error::ArrowError::ExternalError(Box::new(e)))?;
+    Ok(rows)
+}

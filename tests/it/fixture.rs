@@ -169,12 +169,20 @@ impl Fixture {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let batches = catalog
-            .get(name)
-            .expect("indicator")
-            .run(&ctx, &given)
-            .await
-            .expect("runs");
+        let config = ako::config::Config::default();
+        let sources = ako::derived::Sources {
+            catalog: &catalog,
+            config: &config,
+            compliance_dir: &Path::new(env!("CARGO_MANIFEST_DIR")).join("compliance"),
+        };
+        let batches = ako::derived::run(
+            &ctx,
+            catalog.get(name).expect("indicator"),
+            &given,
+            &sources,
+        )
+        .await
+        .expect("runs");
         pretty(&batches)
     }
 }

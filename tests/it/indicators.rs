@@ -86,13 +86,129 @@ async fn events_people_and_hours() {
     insta_like(&physical, "| TST | 2024-03 | true | 1 | 1 | 0.08 | 0 |");
 }
 
+/// The indicator's rows as JSON objects, run through the command line.
+fn rows(f: &Fixture, name: &str, params: &[&str]) -> Vec<serde_json::Value> {
+    let mut args = vec![name, "--format", "json"];
+    for p in params {
+        args.extend(["--param", p]);
+    }
+    let out = f.cli_query(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[track_caller]
+fn close(v: &serde_json::Value, expected: f64) {
+    let got = v.as_f64().unwrap_or_else(|| panic!("{v} is not a number"));
+    assert!(
+        (got - expected).abs() <= 1e-9 * expected.abs().max(1e-12),
+        "{got} vs {expected}"
+    );
+}
+
 #[tokio::test]
-async fn events_per_1000_bed_days() {
+async fn events_per_1000_bed_days_with_poisson_limits() {
     let f = hand_made().await;
-    let t = f.indicator("events_per_1000_bed_days", &[]).await;
-    insta_like(&t, "| TST | 2024-03 | true | 3 | 1000 | 3.0 |");
-    insta_like(&t, "| TST | 2024-04 | true | 1 | 1000 | 1.0 |");
-    insta_like(&t, "| TST | 2024-05 | false | | 1000 | |");
+    let r = rows(&f, "events_per_1000_bed_days", &[]);
+    assert_eq!(r.len(), 3);
+    // March: 3 seclusions in 1,000 bed days. Below 10 events the limits are exact
+    // (Garwood): χ²(0.025, 6)/2 = 0.6187 and χ²(0.975, 8)/2 = 8.7673 events, per 1,000
+    // bed days × 1,000 (PHE's reference values for x = 3).
+    assert_eq!(
+        (r[0]["org_code"].as_str(), r[0]["period"].as_str()),
+        (Some("TST"), Some("2024-03"))
+    );
+    assert_eq!(r[0]["jurisdiction"], "NZ");
+    assert_eq!(r[0]["peer_group"], "small");
+    assert_eq!(r[0]["practice"], "seclusion");
+    assert_eq!(
+        (r[0]["numerator"].as_f64(), r[0]["denominator"].as_f64()),
+        (Some(3.0), Some(1000.0))
+    );
+    close(&r[0]["value"], 3.0);
+    close(&r[0]["lower_95"], 0.618672122895602);
+    close(&r[0]["upper_95"], 8.76727306974232);
+    // April: 1 event: 0.0253 to 5.5716.
+    close(&r[1]["value"], 1.0);
+    close(&r[1]["lower_95"], 0.0253178079842899);
+    close(&r[1]["upper_95"], 5.5716433909389);
+    // May's extract never arrived: no count, no rate, no interval.
+    assert_eq!(r[2]["period"], "2024-05");
+    assert_eq!(r[2]["extract_received"], false);
+    for column in ["numerator", "value", "lower_95", "upper_95"] {
+        assert_eq!(r[2][column], serde_json::Value::Null, "{column}");
+    }
+    assert_eq!(r[2]["denominator"], 1000);
+}
+
+#[tokio::test]
+async fn events_per_1000_bed_days_by_quarter_peer_group_and_nation() {
+    let f = hand_made().await;
+    // Q2 holds April (received) and May (never arrived): the organisation's quarter has no
+    // count, while the peer group and the nation pool the month that arrived.
+    let org = rows(&f, "events_per_1000_bed_days", &["grain=quarter"]);
+    assert_eq!(org.len(), 2);
+    assert_eq!(
+        (org[0]["period"].as_str(), org[0]["numerator"].as_f64()),
+        (Some("2024-Q1"), Some(3.0))
+    );
+    assert_eq!(org[1]["period"], "2024-Q2");
+    assert_eq!(org[1]["numerator"], serde_json::Value::Null);
+    assert_eq!(org[1]["denominator"], 2000);
+    for level in ["level=peer_group", "level=national"] {
+        let r = rows(&f, "events_per_1000_bed_days", &["grain=quarter", level]);
+        assert_eq!(r.len(), 2, "{level}");
+        assert_eq!(r[0]["org_code"], serde_json::Value::Null);
+        assert_eq!(
+            (r[1]["numerator"].as_f64(), r[1]["denominator"].as_f64()),
+            (Some(1.0), Some(1000.0)),
+            "{level}"
+        );
+        close(&r[1]["upper_95"], 5.5716433909389);
+        assert_eq!(
+            r[1]["extract_received"], false,
+            "{level}: not every month arrived"
+        );
+    }
+    let national = rows(
+        &f,
+        "events_per_1000_bed_days",
+        &["level=national", "grain=year"],
+    );
+    assert_eq!(national.len(), 1);
+    assert_eq!(national[0]["jurisdiction"], "NZ");
+    assert_eq!(national[0]["peer_group"], serde_json::Value::Null);
+    assert_eq!(
+        (
+            national[0]["numerator"].as_f64(),
+            national[0]["denominator"].as_f64()
+        ),
+        (Some(4.0), Some(2000.0))
+    );
+    // Every practice in its own rows: the physical restraint of March.
+    let all = rows(
+        &f,
+        "events_per_1000_bed_days",
+        &["practice=all", "grain=year"],
+    );
+    assert_eq!(all.len(), 5);
+    let physical = all
+        .iter()
+        .find(|r| r["practice"] == "physical_restraint")
+        .unwrap();
+    assert_eq!(
+        physical["numerator"],
+        serde_json::Value::Null,
+        "a year with a missing month"
+    );
+    // A value outside the declared set is refused.
+    let out = f.cli_query(&["events_per_1000_bed_days", "--param", "grain=weekly"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not one of month, quarter, year"));
 }
 
 #[tokio::test]
@@ -144,31 +260,6 @@ async fn parameters_are_bound_not_spliced() {
 }
 
 #[tokio::test]
-async fn json_output_is_an_array_of_row_objects_with_explicit_nulls() {
-    let f = hand_made().await;
-    let out = f.cli_query(&[
-        "events_per_1000_bed_days",
-        "--format",
-        "json",
-        "--param",
-        "org=TST",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(rows.len(), 3);
-    assert_eq!(rows[0]["period"], "2024-03");
-    assert_eq!(rows[0]["value"], 3.0);
-    assert_eq!(rows[2]["period"], "2024-05");
-    assert_eq!(rows[2]["numerator"], serde_json::Value::Null);
-    assert_eq!(rows[2]["value"], serde_json::Value::Null);
-    assert_eq!(rows[2]["extract_received"], false);
-}
-
-#[tokio::test]
 async fn list_shows_every_indicator_with_its_parameters() {
     let out = crate::fixture::ako()
         .args(["query", "--list", "--format", "json"])
@@ -190,6 +281,7 @@ async fn list_shows_every_indicator_with_its_parameters() {
         .find(|i| i["name"] == "events_per_1000_bed_days")
         .unwrap();
     assert_eq!(rate["unit"], "events per 1,000 bed days");
+    assert_eq!(rate["kind"], "indicator");
     assert_eq!(rate["params"][0]["name"], "practice");
     assert_eq!(rate["params"][0]["default"], "seclusion");
 }

@@ -21,6 +21,8 @@ use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
+mod estimates;
+
 /// Errors of the catalogue.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -50,8 +52,17 @@ pub enum CatalogError {
         value: String,
         kind: &'static str,
     },
+    #[error("parameter `{param}` of {indicator}: `{value}` is not one of {allowed}")]
+    NotAllowed {
+        indicator: String,
+        param: String,
+        value: String,
+        allowed: String,
+    },
     #[error("--param `{0}`: write it as name=value")]
     ParamSyntax(String),
+    #[error("indicator {indicator}: {message}")]
+    Shape { indicator: String, message: String },
     #[error("indicator {indicator}: {source}")]
     Query {
         indicator: String,
@@ -102,6 +113,33 @@ pub struct Param {
     pub kind: ParamKind,
     pub default: String,
     pub description: String,
+    /// The values allowed (`default month in month|quarter|year`); empty for any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowed: Vec<String>,
+}
+
+/// How ako turns an indicator's `numerator` and `denominator` into `value`, `lower_95`
+/// and `upper_95` (**contract** columns), so no SQL file computes an interval by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Estimate {
+    /// A rate: Poisson limits, exact below 10 events, Byar's from 10 (PHE).
+    Poisson,
+    /// A proportion: Wilson score limits.
+    Wilson,
+    /// numerator ÷ denominator × multiplier with no interval (e.g. a mean).
+    Ratio,
+}
+
+impl Estimate {
+    fn parse(text: &str) -> Option<Estimate> {
+        match text {
+            "poisson" => Some(Estimate::Poisson),
+            "wilson" => Some(Estimate::Wilson),
+            "none" | "ratio" => Some(Estimate::Ratio),
+            _ => None,
+        }
+    }
 }
 
 /// One indicator: its header and its SQL.
@@ -113,6 +151,14 @@ pub struct Indicator {
     pub description: String,
     pub unit: String,
     pub params: Vec<Param>,
+    /// `indicator` when ako adds value and interval columns (`-- ci:` in the header);
+    /// `table` for listings and reports that are not one measure.
+    pub kind: &'static str,
+    #[serde(skip)]
+    pub estimate: Option<Estimate>,
+    /// Scales value and limits (1,000 for per 1,000 bed days; 100 for percentages).
+    #[serde(skip)]
+    pub multiplier: f64,
     #[serde(skip)]
     pub sql: String,
     #[serde(skip)]
@@ -163,7 +209,17 @@ fn parse_param(spec: &str) -> Result<Param, String> {
             "write `param: NAME TYPE default VALUE`; every parameter needs a default".into(),
         );
     }
-    let raw = words.next().unwrap_or("").trim();
+    let rest = words.next().unwrap_or("").trim();
+    let (raw, allowed) = match rest.split_once(" in ") {
+        Some((d, list)) => (
+            d.trim(),
+            list.split('|')
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .collect(),
+        ),
+        None => (rest, Vec::new()),
+    };
     let default = raw
         .strip_prefix('\'')
         .and_then(|r| r.strip_suffix('\''))
@@ -177,11 +233,18 @@ fn parse_param(spec: &str) -> Result<Param, String> {
             "parameter name `{name}` must be letters, digits and _"
         ));
     }
+    if !allowed.is_empty() && !allowed.contains(&default) {
+        return Err(format!(
+            "default `{default}` is not one of {}",
+            allowed.join(", ")
+        ));
+    }
     Ok(Param {
         name: name.to_string(),
         kind,
         default,
         description,
+        allowed,
     })
 }
 
@@ -190,6 +253,8 @@ impl Indicator {
     pub fn parse(name: &str, text: &str, path: &Path) -> Result<Indicator, CatalogError> {
         let mut fields: BTreeMap<&str, String> = BTreeMap::new();
         let mut params = Vec::new();
+        let mut estimate = None;
+        let mut multiplier = 1.0;
         for (i, line) in text.lines().enumerate() {
             let Some(comment) = line.trim().strip_prefix("--") else {
                 break;
@@ -205,6 +270,28 @@ impl Indicator {
             };
             match key {
                 "param" => params.push(parse_param(value).map_err(err)?),
+                "ci" => {
+                    estimate = Some(Estimate::parse(value.trim()).ok_or_else(|| {
+                        err(format!(
+                            "ci must be poisson, wilson or none, not `{}`",
+                            value.trim()
+                        ))
+                    })?);
+                }
+                "multiplier" => {
+                    multiplier = value
+                        .trim()
+                        .replace([',', '_'], "")
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|m| m.is_finite() && *m > 0.0)
+                        .ok_or_else(|| {
+                            err(format!(
+                                "multiplier `{}` is not a positive number",
+                                value.trim()
+                            ))
+                        })?;
+                }
                 "title" | "description" | "unit" => {
                     let entry = fields.entry(key).or_default();
                     if !entry.is_empty() {
@@ -226,6 +313,13 @@ impl Indicator {
             description: fields.remove("description").unwrap_or_default(),
             unit: fields.remove("unit").unwrap_or_default(),
             params,
+            kind: if estimate.is_some() {
+                "indicator"
+            } else {
+                "table"
+            },
+            estimate,
+            multiplier,
             sql: text.to_string(),
             path: path.to_path_buf(),
         })
@@ -264,6 +358,14 @@ impl Indicator {
                     value: raw.to_string(),
                     kind: p.kind.name(),
                 })?;
+                if !p.allowed.is_empty() && !p.allowed.iter().any(|a| a == raw) {
+                    return Err(CatalogError::NotAllowed {
+                        indicator: self.name.clone(),
+                        param: p.name.clone(),
+                        value: raw.to_string(),
+                        allowed: p.allowed.join(", "),
+                    });
+                }
                 Ok((p.name.clone(), value))
             })
             .collect()
@@ -284,7 +386,18 @@ impl Indicator {
         if !values.is_empty() {
             df = df.with_param_values(values).map_err(query)?;
         }
-        df.collect().await.map_err(query)
+        let batches = df.collect().await.map_err(query)?;
+        match self.estimate {
+            None => Ok(batches),
+            Some(estimate) => batches
+                .iter()
+                .map(|b| estimates::append(b, estimate, self.multiplier))
+                .collect::<Result<Vec<_>, String>>()
+                .map_err(|message| CatalogError::Shape {
+                    indicator: self.name.clone(),
+                    message,
+                }),
+        }
     }
 }
 
