@@ -1,54 +1,89 @@
 -- title: Percentage of inpatients secluded, by ethnic group
 -- description: The HQSC headline measure: distinct people secluded in the month as a
 -- description: percentage of distinct inpatients in the month, for Māori, Pacific,
--- description: non-Māori non-Pacific and all, per organisation and month. Ethnicity is
--- description: prioritised level 1; `unknown` counts in non-Māori non-Pacific and in all.
--- description: Null where the month's extract never arrived.
+-- description: non-Māori non-Pacific and all, with 95% Wilson limits. Per organisation,
+-- description: per peer group or per jurisdiction. Ethnicity is prioritised level 1;
+-- description: `unknown` counts in non-Māori non-Pacific and in all. Monthly only: the
+-- description: activity data count distinct inpatients per month, which cannot be added
+-- description: into a quarter without counting people twice. An organisation's month
+-- description: whose extract never arrived has no count; groups pool the months that did.
 -- unit: % of inpatients
--- param: org text default '' -- organisation code; empty for every organisation
+-- ci: wilson
+-- multiplier: 100
+-- param: org text default '' -- organisation code; at level peer_group, that organisation's group; empty for all
+-- param: level text default org in org|peer_group|national -- what a row is about
+-- param: grouping text default size in size|challenge|config -- the peer grouping (ako peers --by)
 WITH secluded AS (
     SELECT org_code,
            month,
            CASE ethnicity WHEN 'maori' THEN 'maori' WHEN 'pacific' THEN 'pacific'
-                ELSE 'non_maori_non_pacific' END AS ethnicity_group,
+                ELSE 'non_maori_non_pacific' END AS ethnicity,
            person_key
     FROM episodes
-    WHERE practice = 'seclusion' AND ($org = '' OR org_code = $org)
+    WHERE practice = 'seclusion'
 ),
 people_secluded AS (
-    SELECT org_code, month, ethnicity_group, count(DISTINCT person_key) AS people
-    FROM secluded GROUP BY org_code, month, ethnicity_group
+    SELECT org_code, month, ethnicity, count(DISTINCT person_key) AS people
+    FROM secluded GROUP BY org_code, month, ethnicity
     UNION ALL
-    SELECT org_code, month, 'all' AS ethnicity_group, count(DISTINCT person_key) AS people
+    SELECT org_code, month, 'all' AS ethnicity, count(DISTINCT person_key) AS people
     FROM secluded GROUP BY org_code, month
 ),
 inpatients AS (
     SELECT org_code,
            month,
            CASE ethnicity WHEN 'maori' THEN 'maori' WHEN 'pacific' THEN 'pacific'
-                ELSE 'non_maori_non_pacific' END AS ethnicity_group,
+                ELSE 'non_maori_non_pacific' END AS ethnicity,
            people
     FROM inpatient_activity
-    WHERE ($org = '' OR org_code = $org)
 ),
 denominators AS (
-    SELECT org_code, month, ethnicity_group, sum(people) AS people
-    FROM inpatients GROUP BY org_code, month, ethnicity_group
+    SELECT org_code, month, ethnicity, sum(people) AS people
+    FROM inpatients GROUP BY org_code, month, ethnicity
     UNION ALL
-    SELECT org_code, month, 'all' AS ethnicity_group, sum(people) AS people
+    SELECT org_code, month, 'all' AS ethnicity, sum(people) AS people
     FROM inpatients GROUP BY org_code, month
+),
+mine AS (
+    SELECT peer_group FROM peer_groups WHERE org_code = $org AND grouping = $grouping
+),
+rows AS (
+    SELECT d.org_code,
+           o.jurisdiction,
+           g.peer_group,
+           d.ethnicity,
+           d.month AS period,
+           s.received_date IS NOT NULL AS received,
+           CASE WHEN s.received_date IS NOT NULL THEN coalesce(p.people, 0) END AS secluded,
+           d.people AS inpatients
+    FROM denominators d
+    LEFT JOIN people_secluded p
+           ON p.org_code = d.org_code AND p.month = d.month AND p.ethnicity = d.ethnicity
+    LEFT JOIN submissions s ON s.org_code = d.org_code AND s.month = d.month
+    LEFT JOIN peer_groups g ON g.org_code = d.org_code AND g.grouping = $grouping
+    LEFT JOIN organisations o ON o.org_code = d.org_code
+    WHERE $org = ''
+       OR ($level = 'org' AND d.org_code = $org)
+       OR ($level = 'peer_group' AND g.peer_group IN (SELECT peer_group FROM mine))
+       OR $level = 'national'
+),
+keyed AS (
+    SELECT CASE WHEN $level = 'org' THEN org_code END AS org_key,
+           CASE WHEN $level <> 'national' THEN peer_group END AS group_key,
+           CASE WHEN $level <> 'peer_group' THEN jurisdiction END AS jurisdiction_key,
+           *
+    FROM rows
 )
-SELECT d.org_code,
-       d.month AS period,
-       d.ethnicity_group,
-       coalesce(s.received_date IS NOT NULL, false) AS extract_received,
-       CASE WHEN s.received_date IS NOT NULL THEN coalesce(p.people, 0) END AS numerator,
-       d.people AS denominator,
-       CASE WHEN s.received_date IS NOT NULL AND d.people > 0
-            THEN 100.0 * CAST(coalesce(p.people, 0) AS DOUBLE) / CAST(d.people AS DOUBLE)
-       END AS value
-FROM denominators d
-LEFT JOIN people_secluded p
-       ON p.org_code = d.org_code AND p.month = d.month AND p.ethnicity_group = d.ethnicity_group
-LEFT JOIN submissions s ON s.org_code = d.org_code AND s.month = d.month
-ORDER BY d.org_code, d.month, d.ethnicity_group
+SELECT jurisdiction_key AS jurisdiction,
+       org_key AS org_code,
+       group_key AS peer_group,
+       ethnicity,
+       period,
+       bool_and(coalesce(received, false)) AS extract_received,
+       CASE WHEN $level = 'org' AND NOT bool_and(coalesce(received, false)) THEN NULL
+            ELSE sum(secluded) END AS numerator,
+       CASE WHEN $level = 'org' THEN sum(inpatients)
+            ELSE sum(CASE WHEN received THEN inpatients END) END AS denominator
+FROM keyed
+GROUP BY jurisdiction_key, org_key, group_key, ethnicity, period
+ORDER BY jurisdiction_key, org_key, group_key, period, ethnicity

@@ -214,16 +214,46 @@ async fn events_per_1000_bed_days_by_quarter_peer_group_and_nation() {
 #[tokio::test]
 async fn percent_of_inpatients_secluded_by_ethnic_group() {
     let f = hand_made().await;
-    let t = f
-        .indicator("pct_inpatients_secluded", &[("org", "TST")])
-        .await;
-    insta_like(&t, "| TST | 2024-03 | all | true | 2 | 40 | 5.0 |");
-    insta_like(&t, "| TST | 2024-03 | maori | true | 1 | 10 | 10.0 |");
-    insta_like(
-        &t,
-        "| TST | 2024-03 | non_maori_non_pacific | true | 1 | 30 | 3.3333333333333335 |",
+    let r = rows(&f, "pct_inpatients_secluded", &["org=TST"]);
+    let find = |period: &str, ethnicity: &str| {
+        r.iter()
+            .find(|row| row["period"] == period && row["ethnicity"] == ethnicity)
+            .unwrap_or_else(|| panic!("{period} {ethnicity}: {r:?}"))
+            .clone()
+    };
+    // March: 2 of 40 inpatients secluded, 5%. Wilson 95% limits worked by hand:
+    // (2x + z² ∓ z√(z² + 4x(1 − p))) / 2(n + z²) with x = 2, n = 40, z = 1.959964.
+    let all = find("2024-03", "all");
+    assert_eq!(
+        (all["numerator"].as_f64(), all["denominator"].as_f64()),
+        (Some(2.0), Some(40.0))
     );
-    insta_like(&t, "| TST | 2024-04 | maori | true | 0 | 10 | 0.0 |");
+    close(&all["value"], 5.0);
+    close(&all["lower_95"], 1.3820667386148353);
+    close(&all["upper_95"], 16.50387736914096);
+    let maori = find("2024-03", "maori");
+    close(&maori["value"], 10.0);
+    close(&maori["lower_95"], 1.7876213095072906);
+    close(&maori["upper_95"], 40.41500267952385);
+    let others = find("2024-03", "non_maori_non_pacific");
+    close(&others["value"], 100.0 / 30.0);
+    close(&others["lower_95"], 0.5908590381612445);
+    // April: no Māori inpatient secluded: 0%, upper limit 27.75%.
+    let april = find("2024-04", "maori");
+    close(&april["value"], 0.0);
+    assert_eq!(april["lower_95"], 0.0);
+    close(&april["upper_95"], 27.75327998628892);
+    // May's extract never arrived.
+    assert_eq!(find("2024-05", "all")["value"], serde_json::Value::Null);
+    // The jurisdiction pools March and April for NZ: 3 people of 80 inpatient-months.
+    let nz = rows(&f, "pct_inpatients_secluded", &["level=national"]);
+    let march = nz
+        .iter()
+        .find(|row| row["period"] == "2024-03" && row["ethnicity"] == "all")
+        .unwrap();
+    assert_eq!(march["jurisdiction"], "NZ");
+    assert_eq!(march["org_code"], serde_json::Value::Null);
+    close(&march["value"], 5.0);
 }
 
 #[tokio::test]
