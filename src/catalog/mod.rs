@@ -129,6 +129,15 @@ pub enum Estimate {
     Wilson,
     /// numerator ÷ denominator × multiplier with no interval (e.g. a mean).
     Ratio,
+    /// A directly standardised rate: the SQL returns a row per `age_band` with its
+    /// `numerator`, `denominator` and standard `weight`; ako sums the bands into the
+    /// DSR with Dobson limits (`lower_95`, `upper_95`, null below 10 events, as PHE) and
+    /// Fay–Feuer gamma limits (`gamma_lower_95`, `gamma_upper_95`).
+    Dsr,
+    /// A rate ratio: `numerator`/`denominator` over `comparison_numerator`/
+    /// `comparison_denominator`, with exact conditional limits (`lower_95`, `upper_95`)
+    /// and Wald limits (`wald_lower_95`, `wald_upper_95`).
+    RateRatio,
 }
 
 impl Estimate {
@@ -137,6 +146,8 @@ impl Estimate {
             "poisson" => Some(Estimate::Poisson),
             "wilson" => Some(Estimate::Wilson),
             "none" | "ratio" => Some(Estimate::Ratio),
+            "dsr" => Some(Estimate::Dsr),
+            "rate_ratio" => Some(Estimate::RateRatio),
             _ => None,
         }
     }
@@ -273,7 +284,7 @@ impl Indicator {
                 "ci" => {
                     estimate = Some(Estimate::parse(value.trim()).ok_or_else(|| {
                         err(format!(
-                            "ci must be poisson, wilson or none, not `{}`",
+                            "ci must be poisson, wilson, none, dsr or rate_ratio, not `{}`",
                             value.trim()
                         ))
                     })?);
@@ -387,16 +398,20 @@ impl Indicator {
             df = df.with_param_values(values).map_err(query)?;
         }
         let batches = df.collect().await.map_err(query)?;
+        let shape = |message| CatalogError::Shape {
+            indicator: self.name.clone(),
+            message,
+        };
         match self.estimate {
             None => Ok(batches),
+            Some(Estimate::Dsr) => estimates::dsr(&batches, self.multiplier)
+                .map(|b| vec![b])
+                .map_err(shape),
             Some(estimate) => batches
                 .iter()
                 .map(|b| estimates::append(b, estimate, self.multiplier))
                 .collect::<Result<Vec<_>, String>>()
-                .map_err(|message| CatalogError::Shape {
-                    indicator: self.name.clone(),
-                    message,
-                }),
+                .map_err(shape),
         }
     }
 }

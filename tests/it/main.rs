@@ -8,6 +8,7 @@ mod deviants;
 mod formats;
 mod indicators;
 mod peers;
+mod population_rates;
 mod reference;
 mod refusal;
 mod rejections;
