@@ -120,7 +120,7 @@ fn ratio_columns(
         numbers(batch, "comparison_denominator")?,
     );
     let n = batch.num_rows();
-    let mut out: Vec<Vec<Option<f64>>> = vec![Vec::with_capacity(n); 5];
+    let mut out: Vec<Vec<Option<f64>>> = (0..5).map(|_| Vec::with_capacity(n)).collect();
     for i in 0..n {
         let r = match (
             value_at(num, i),
@@ -151,6 +151,11 @@ fn ratio_columns(
         out,
     )
 }
+
+/// A row's grouping values, as text.
+type Key = Vec<Option<String>>;
+/// One age band: count, population, standard weight.
+type Band = (f64, f64, f64);
 
 /// Columns a DSR query returns per age band, which the standardisation sums away.
 const BAND_COLUMNS: [&str; 4] = ["age_band", "numerator", "denominator", "weight"];
@@ -196,7 +201,7 @@ pub fn dsr(batches: &[RecordBatch], multiplier: f64) -> Result<RecordBatch, Stri
         .filter(|n| !BAND_COLUMNS.contains(&n.as_str()))
         .collect();
     let mut order: Vec<Vec<Option<String>>> = Vec::new();
-    let mut groups: HashMap<Vec<Option<String>>, Vec<(f64, f64, f64)>> = HashMap::new();
+    let mut groups: HashMap<Key, Vec<Band>> = HashMap::new();
     for b in batches {
         let text: Vec<StringArray> = keys
             .iter()
