@@ -315,3 +315,57 @@ async fn list_shows_every_indicator_with_its_parameters() {
     assert_eq!(rate["params"][0]["name"], "practice");
     assert_eq!(rate["params"][0]["default"], "seclusion");
 }
+
+#[tokio::test]
+async fn how_long_seclusions_last_and_who_is_secluded_again() {
+    let f = hand_made().await;
+    // March's seclusions last 2.5 h and 4 h (P1) and 1 h (P2); April's, 1 h (P4).
+    let over3 = rows(&f, "seclusion_over_hours", &[]);
+    assert_eq!(
+        (
+            over3[0]["period"].as_str(),
+            over3[0]["numerator"].as_f64(),
+            over3[0]["denominator"].as_f64()
+        ),
+        (Some("2024-03"), Some(1.0), Some(3.0))
+    );
+    close(&over3[0]["value"], 100.0 / 3.0);
+    close(&over3[0]["lower_95"], 6.149194472039624);
+    close(&over3[0]["upper_95"], 79.23403991979524);
+    let year = rows(&f, "seclusion_over_hours", &["grain=year"]);
+    assert_eq!(
+        (
+            year[0]["numerator"].as_f64(),
+            year[0]["denominator"].as_f64()
+        ),
+        (Some(1.0), Some(4.0))
+    );
+    close(&year[0]["upper_95"], 69.93581574175981);
+    let over24 = rows(&f, "seclusion_over_hours", &["hours=24"]);
+    assert_eq!(over24[0]["numerator"], 0);
+    close(&over24[0]["upper_95"], 56.14970317550455);
+
+    let duration = rows(&f, "seclusion_duration", &[]);
+    let march = &duration[0];
+    assert_eq!(
+        (march["episodes"].as_i64(), march["ended"].as_i64()),
+        (Some(3), Some(3))
+    );
+    close(&march["hours"], 7.5);
+    close(&march["median_hours"], 2.5);
+    let p90 = march["p90_hours"].as_f64().unwrap();
+    assert!((2.5..=4.0).contains(&p90), "{p90}");
+
+    // P1 secluded twice and P2 once in March: 1 of 2 people, 3 episodes for 2 people.
+    let again = rows(&f, "people_secluded_more_than_once", &[]);
+    close(&again[0]["value"], 50.0);
+    close(&again[0]["lower_95"], 9.453120573423071);
+    close(&again[0]["upper_95"], 90.54687942657694);
+    let per_person = rows(&f, "episodes_per_person", &[]);
+    close(&per_person[0]["value"], 1.5);
+    assert_eq!(
+        per_person[0]["lower_95"],
+        serde_json::Value::Null,
+        "a mean has no interval here"
+    );
+}

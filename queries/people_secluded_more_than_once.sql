@@ -1,0 +1,48 @@
+-- title: People secluded more than once
+-- description: People secluded two or more times in the period as a percentage of people
+-- description: secluded in it, with 95% Wilson limits. Per organisation, peer group or
+-- description: jurisdiction, by month, quarter or year (people are counted once per
+-- description: organisation and period).
+-- unit: % of people secluded
+-- ci: wilson
+-- multiplier: 100
+-- param: org text default '' -- organisation code; at level peer_group, that organisation's group; empty for all
+-- param: level text default org in org|peer_group|national -- what a row is about
+-- param: grouping text default size in size|challenge|config -- the peer grouping (ako peers --by)
+-- param: grain text default month in month|quarter|year -- length of a period
+WITH mine AS (
+    SELECT peer_group FROM peer_groups WHERE org_code = $org AND grouping = $grouping
+),
+people AS (
+    SELECT org_code,
+           CASE $grain
+               WHEN 'quarter' THEN substr(month, 1, 4) || '-Q'
+                   || CAST((CAST(substr(month, 6, 2) AS INT) + 2) / 3 AS VARCHAR)
+               WHEN 'year' THEN substr(month, 1, 4)
+               ELSE month
+           END AS period,
+           person_key,
+           count(*) AS episodes
+    FROM episodes
+    WHERE practice = 'seclusion'
+    GROUP BY 1, 2, 3
+),
+rows AS (
+    SELECT p.*, o.jurisdiction, g.peer_group
+    FROM people p
+    LEFT JOIN peer_groups g ON g.org_code = p.org_code AND g.grouping = $grouping
+    LEFT JOIN organisations o ON o.org_code = p.org_code
+    WHERE $org = ''
+       OR ($level = 'org' AND p.org_code = $org)
+       OR ($level = 'peer_group' AND g.peer_group IN (SELECT peer_group FROM mine))
+       OR $level = 'national'
+)
+SELECT CASE WHEN $level <> 'peer_group' THEN jurisdiction END AS jurisdiction,
+       CASE WHEN $level = 'org' THEN org_code END AS org_code,
+       CASE WHEN $level <> 'national' THEN peer_group END AS peer_group,
+       period,
+       sum(CASE WHEN episodes > 1 THEN 1 ELSE 0 END) AS numerator,
+       count(*) AS denominator
+FROM rows
+GROUP BY 1, 2, 3, period
+ORDER BY 1, 2, 3, period
