@@ -262,7 +262,7 @@ async fn completeness_flags_missing_and_late_months() {
     let t = f.indicator("data_completeness", &[]).await;
     insta_like(
         &t,
-        "| TST | 2024-03 | on_time | 2024-04-20 | 2024-04-18 | -2 | 4 | true |",
+        "| TST | 2024-03 | on_time | 2024-04-20 | 2024-04-18 | -2 | 4 | true | 5 | 0 | 0.0 |",
     );
     insta_like(
         &t,
@@ -270,7 +270,7 @@ async fn completeness_flags_missing_and_late_months() {
     );
     insta_like(
         &t,
-        "| TST | 2024-05 | missing | 2024-06-20 | | | 0 | true |",
+        "| TST | 2024-05 | missing | 2024-06-20 | | | 0 | true | 0 | 0 | |",
     );
     let only_missing = f
         .indicator("data_completeness", &[("status", "missing")])
@@ -367,5 +367,45 @@ async fn how_long_seclusions_last_and_who_is_secluded_again() {
         per_person[0]["lower_95"],
         serde_json::Value::Null,
         "a mean has no interval here"
+    );
+}
+
+#[tokio::test]
+async fn completeness_shows_the_share_of_rows_rejected() {
+    let f = hand_made().await;
+    // A corrected April extract: one good row and one with an unreadable start time.
+    let bad = row(
+        "E9",
+        "P9",
+        "seclusion",
+        "not a time",
+        "2024-04-09T11:00:00+12:00",
+        "maori",
+    );
+    let file = f.canonical(
+        "in/TST_2024-04.csv",
+        &[
+            row(
+                "E5",
+                "P4",
+                "seclusion",
+                "2024-04-01T00:30:00+13:00",
+                "2024-04-01T01:30:00+13:00",
+                "european",
+            ),
+            bad,
+        ],
+    );
+    let r = &f.ingest(&[&file]).await[0];
+    assert_eq!((r.rows_read, r.rows_rejected), (2, 1));
+    let t = f.indicator("data_completeness", &[]).await;
+    // April is covered by both extracts: 5 + 2 rows read, 1 rejected: 14.29%.
+    insta_like(
+        &t,
+        "| TST | 2024-04 | late | 2024-05-20 | 2024-05-30 | 10 | 1 | true | 7 | 1 | 14.29 |",
+    );
+    insta_like(
+        &t,
+        "| TST | 2024-03 | on_time | 2024-04-20 | 2024-04-18 | -2 | 4 | true | 5 | 0 | 0.0 |",
     );
 }
