@@ -17,14 +17,13 @@ SELECT org_code,
        rule_id,
        min(rule) AS rule,
        min(severity) AS severity,
-       count(*) AS episodes,
-       sum(CASE WHEN outcome = 'breach' THEN 1 ELSE 0 END) AS breaches,
-       sum(CASE WHEN outcome = 'flagged' THEN 1 ELSE 0 END) AS flagged,
-       sum(CASE WHEN outcome = 'not_evaluable' THEN 1 ELSE 0 END) AS not_evaluable,
-       round(100.0 * CAST(sum(CASE WHEN outcome = 'breach' THEN 1 ELSE 0 END) AS DOUBLE)
-             / CAST(nullif(sum(CASE WHEN outcome = 'not_evaluable' THEN 0 ELSE 1 END), 0) AS DOUBLE), 2)
-           AS pct_breach
-FROM compliance_flags
+       sum(episodes) AS episodes,
+       sum(breaches) AS breaches,
+       sum(flagged) AS flagged,
+       sum(not_evaluable) AS not_evaluable,
+       round(100.0 * CAST(sum(breaches) AS DOUBLE)
+             / CAST(nullif(sum(episodes) - sum(not_evaluable), 0) AS DOUBLE), 2) AS pct_breach
+FROM compliance_counts
 WHERE ($org = '' OR org_code = $org)
   AND ($rule = '' OR rule_id = $rule)
   AND ($from = '' OR month >= $from)

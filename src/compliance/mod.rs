@@ -9,20 +9,22 @@ pub mod rules;
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, AsArray, RecordBatch, StringBuilder};
+use datafusion::arrow::array::{Array, AsArray, Int64Array, RecordBatch, StringBuilder};
 use datafusion::arrow::datatypes::{
     DataType, Field, Int32Type, Schema, SchemaRef, TimestampMicrosecondType,
 };
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 
-pub use evaluate::{Episodes, Finding, Outcome, evaluate};
+pub use evaluate::{Count, Episodes, Evaluation, Finding, Outcome, Row, evaluate};
 pub use rules::{RuleSet, RulesError, default_dir};
 
 use crate::lake::string_column;
 
-/// The table the findings are registered as.
+/// The tables the findings are registered as: one row per episode and rule that is not
+/// compliant, and counts by outcome per organisation, month and rule.
 pub const TABLE: &str = "compliance_flags";
+pub const COUNTS: &str = "compliance_counts";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ComplianceError {
@@ -34,22 +36,53 @@ pub enum ComplianceError {
     Lake(#[from] Box<crate::lake::LakeError>),
 }
 
-/// Schema of `compliance_flags`: one row per episode and applicable rule.
+fn text(n: &str) -> Field {
+    Field::new(n, DataType::Utf8, false)
+}
+
+/// Schema of `compliance_flags`.
 pub fn flags_schema() -> SchemaRef {
-    let s = |n: &str| Field::new(n, DataType::Utf8, false);
-    Arc::new(Schema::new(vec![
-        s("org_code"),
-        s("jurisdiction"),
-        s("month"),
-        s("practice"),
-        s("episode_id"),
-        s("rule_id"),
-        s("rule"),
-        s("citation"),
-        s("severity"),
-        s("outcome"),
-        s("detail"),
-    ]))
+    Arc::new(Schema::new(
+        [
+            "org_code",
+            "jurisdiction",
+            "month",
+            "practice",
+            "episode_id",
+            "rule_id",
+            "rule",
+            "citation",
+            "severity",
+            "outcome",
+            "detail",
+        ]
+        .map(text)
+        .to_vec(),
+    ))
+}
+
+/// Schema of `compliance_counts`.
+pub fn counts_schema() -> SchemaRef {
+    let mut fields: Vec<Field> = [
+        "org_code",
+        "jurisdiction",
+        "month",
+        "rule_id",
+        "rule",
+        "severity",
+    ]
+    .map(text)
+    .to_vec();
+    for n in [
+        "episodes",
+        "compliant",
+        "breaches",
+        "flagged",
+        "not_evaluable",
+    ] {
+        fields.push(Field::new(n, DataType::Int64, false));
+    }
+    Arc::new(Schema::new(fields))
 }
 
 const EPISODE_SQL: &str = "SELECT org_code, episode_id, person_key, practice, setting, legal_status, \
@@ -58,22 +91,23 @@ const EPISODE_SQL: &str = "SELECT org_code, episode_id, person_key, practice, se
 
 /// Reads the episodes of `ctx` into the columns rules need.
 pub async fn read_episodes(ctx: &SessionContext) -> Result<Episodes, ComplianceError> {
-    let batches = ctx.sql(EPISODE_SQL).await?.collect().await?;
+    let mut stream = ctx.sql(EPISODE_SQL).await?.execute_stream().await?;
     let mut e = Episodes::default();
-    for b in &batches {
-        let text = |name: &str| -> Result<Vec<String>, ComplianceError> {
-            let a = string_column(b, name).map_err(Box::new)?;
-            Ok((0..a.len()).map(|i| a.value(i).to_string()).collect())
-        };
-        e.org_code.extend(text("org_code")?);
-        e.episode_id.extend(text("episode_id")?);
-        e.person_key.extend(text("person_key")?);
-        e.practice.extend(text("practice")?);
-        e.setting.extend(text("setting")?);
-        e.legal_status.extend(text("legal_status")?);
-        e.authorised_by.extend(text("authorised_by")?);
-        e.jurisdiction.extend(text("jurisdiction")?);
-        e.month.extend(text("month")?);
+    use futures::StreamExt;
+    while let Some(batch) = stream.next().await {
+        let b = batch?;
+        let text = |name: &str| string_column(&b, name).map_err(Box::new);
+        let cols = [
+            text("org_code")?,
+            text("episode_id")?,
+            text("person_key")?,
+            text("practice")?,
+            text("setting")?,
+            text("legal_status")?,
+            text("authorised_by")?,
+            text("jurisdiction")?,
+            text("month")?,
+        ];
         let flag = |name: &str| {
             b.column_by_name(name)
                 .expect("selected")
@@ -81,9 +115,6 @@ pub async fn read_episodes(ctx: &SessionContext) -> Result<Episodes, ComplianceE
                 .clone()
         };
         let (emergency, minor) = (flag("emergency"), flag("minor"));
-        e.emergency
-            .extend((0..b.num_rows()).map(|i| emergency.value(i)));
-        e.minor.extend((0..b.num_rows()).map(|i| minor.value(i)));
         let start = b
             .column_by_name("start_time")
             .expect("selected")
@@ -96,11 +127,24 @@ pub async fn read_episodes(ctx: &SessionContext) -> Result<Episodes, ComplianceE
             .column_by_name("max_obs_gap_min")
             .expect("selected")
             .as_primitive::<Int32Type>();
-        e.start.extend(start.values().iter().copied());
-        e.end
-            .extend((0..b.num_rows()).map(|i| end.is_valid(i).then(|| end.value(i))));
-        e.max_obs_gap_min
-            .extend((0..b.num_rows()).map(|i| gap.is_valid(i).then(|| gap.value(i) as i64)));
+        for i in 0..b.num_rows() {
+            e.push(Row {
+                org_code: cols[0].value(i),
+                episode_id: cols[1].value(i),
+                person_key: cols[2].value(i),
+                practice: cols[3].value(i),
+                setting: cols[4].value(i),
+                legal_status: cols[5].value(i),
+                authorised_by: cols[6].value(i),
+                jurisdiction: cols[7].value(i),
+                month: cols[8].value(i),
+                emergency: emergency.value(i),
+                minor: minor.value(i),
+                start: start.value(i),
+                end: end.is_valid(i).then(|| end.value(i)),
+                max_obs_gap_min: gap.is_valid(i).then(|| gap.value(i) as i64),
+            });
+        }
     }
     Ok(e)
 }
@@ -111,11 +155,11 @@ pub fn flags_batch(sets: &[RuleSet], e: &Episodes, findings: &[Finding]) -> Reco
     for f in findings {
         let rule = &sets[f.set].rules[f.rule];
         let values = [
-            e.org_code[f.row].as_str(),
-            e.jurisdiction[f.row].as_str(),
-            e.month[f.row].as_str(),
-            e.practice[f.row].as_str(),
-            e.episode_id[f.row].as_str(),
+            e.org_code.get(f.row),
+            e.jurisdiction.get(f.row),
+            e.month.get(f.row),
+            e.practice.get(f.row),
+            e.episode_id.get(f.row),
             rule.id.as_str(),
             rule.title.as_str(),
             rule.citation.as_str(),
@@ -134,18 +178,59 @@ pub fn flags_batch(sets: &[RuleSet], e: &Episodes, findings: &[Finding]) -> Reco
     RecordBatch::try_new(flags_schema(), arrays).expect("columns match the schema")
 }
 
-/// Evaluates `sets` over the session's episodes and registers `compliance_flags`.
+/// The counts as a `compliance_counts` batch.
+pub fn counts_batch(sets: &[RuleSet], e: &Episodes, counts: &[Count]) -> RecordBatch {
+    let mut text: Vec<StringBuilder> = (0..6).map(|_| StringBuilder::new()).collect();
+    let mut numbers: Vec<Vec<i64>> = (0..5).map(|_| Vec::with_capacity(counts.len())).collect();
+    for c in counts {
+        let rule = &sets[c.set].rules[c.rule];
+        let values = [
+            e.org_code.get(c.row),
+            e.jurisdiction.get(c.row),
+            e.month.get(c.row),
+            rule.id.as_str(),
+            rule.title.as_str(),
+            rule.severity.as_str(),
+        ];
+        for (b, v) in text.iter_mut().zip(values) {
+            b.append_value(v);
+        }
+        numbers[0].push(c.by_outcome.iter().sum::<u64>() as i64);
+        for k in 0..4 {
+            numbers[k + 1].push(c.by_outcome[k] as i64);
+        }
+    }
+    let mut arrays: Vec<Arc<dyn Array>> = text
+        .into_iter()
+        .map(|mut b| Arc::new(b.finish()) as Arc<dyn Array>)
+        .collect();
+    arrays.extend(
+        numbers
+            .into_iter()
+            .map(|n| Arc::new(Int64Array::from(n)) as Arc<dyn Array>),
+    );
+    RecordBatch::try_new(counts_schema(), arrays).expect("columns match the schema")
+}
+
+/// Evaluates `sets` over the session's episodes and registers `compliance_flags` and
+/// `compliance_counts`. Returns the number of findings.
 pub async fn register(ctx: &SessionContext, sets: &[RuleSet]) -> Result<usize, ComplianceError> {
     let episodes = read_episodes(ctx).await?;
-    let findings = evaluate(sets, &episodes);
-    let batch = flags_batch(sets, &episodes, &findings);
-    let rows = batch.num_rows();
-    let table = MemTable::try_new(flags_schema(), vec![vec![batch]])?;
-    ctx.register_table(TABLE, Arc::new(table))?;
-    Ok(rows)
+    let evaluation = evaluate(sets, &episodes);
+    let flags = flags_batch(sets, &episodes, &evaluation.findings);
+    let counts = counts_batch(sets, &episodes, &evaluation.counts);
+    ctx.register_table(
+        TABLE,
+        Arc::new(MemTable::try_new(flags_schema(), vec![vec![flags]])?),
+    )?;
+    ctx.register_table(
+        COUNTS,
+        Arc::new(MemTable::try_new(counts_schema(), vec![vec![counts]])?),
+    )?;
+    Ok(evaluation.findings.len())
 }
 
 /// Whether a query reads the findings (so only those queries pay for evaluating them).
 pub fn is_read_by(sql: &str) -> bool {
-    sql.contains(TABLE)
+    sql.contains(TABLE) || sql.contains(COUNTS)
 }

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use ako::compliance::{Episodes, Outcome, RuleSet, evaluate};
+use ako::compliance::{Episodes, Outcome, Row, RuleSet, evaluate};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -54,20 +54,23 @@ const QLD: Ep = Ep {
 fn episodes(list: &[Ep]) -> Episodes {
     let mut e = Episodes::default();
     for (i, ep) in list.iter().enumerate() {
-        e.org_code.push(format!("{}-ORG", ep.jurisdiction));
-        e.episode_id.push(format!("E{}", i + 1));
-        e.person_key.push(ep.person.into());
-        e.practice.push(ep.practice.into());
-        e.setting.push(ep.setting.into());
-        e.legal_status.push(ep.legal_status.into());
-        e.authorised_by.push(ep.authorised_by.into());
-        e.jurisdiction.push(ep.jurisdiction.into());
-        e.month.push(ep.start[..7].into());
-        e.emergency.push(ep.emergency);
-        e.minor.push(ep.minor);
-        e.start.push(micros(ep.start));
-        e.end.push(ep.end.map(micros));
-        e.max_obs_gap_min.push(ep.gap);
+        let (org, id) = (format!("{}-ORG", ep.jurisdiction), format!("E{}", i + 1));
+        e.push(Row {
+            org_code: &org,
+            episode_id: &id,
+            person_key: ep.person,
+            practice: ep.practice,
+            setting: ep.setting,
+            legal_status: ep.legal_status,
+            authorised_by: ep.authorised_by,
+            jurisdiction: ep.jurisdiction,
+            month: &ep.start[..7],
+            emergency: ep.emergency,
+            minor: ep.minor,
+            start: micros(ep.start),
+            end: ep.end.map(micros),
+            max_obs_gap_min: ep.gap,
+        });
     }
     e
 }
@@ -76,6 +79,7 @@ fn episodes(list: &[Ep]) -> Episodes {
 fn outcomes(list: &[Ep]) -> Vec<(usize, String, Outcome)> {
     let sets = rule_sets();
     let mut found: Vec<(usize, String, Outcome)> = evaluate(&sets, &episodes(list))
+        .findings
         .into_iter()
         .filter(|f| f.outcome != Outcome::Compliant)
         .map(|f| (f.row + 1, sets[f.set].rules[f.rule].id.clone(), f.outcome))
