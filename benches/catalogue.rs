@@ -91,10 +91,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let catalog = Catalog::load(&root.join("queries"))?;
     let config = Config::default();
     let rules_dir = root.join("compliance");
+    let version = runtime.block_on(lake.snapshot(None))?.lake_version;
+    // Derived tables are kept per lake version; start cold, as after an ingest.
+    let _ = std::fs::remove_dir_all(lake_dir.join("_derived"));
     let sources = Sources {
         catalog: &catalog,
         config: &config,
         compliance_dir: &rules_dir,
+        cache: derived::Cache::for_lake(&lake_dir, version),
     };
     let episodes: i64 = runtime.block_on(async {
         let snap = lake.snapshot(None).await?;
@@ -120,7 +124,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let snap = lake.snapshot(None).await?;
         let ctx = lake.session(&snap).await?;
         let t = Instant::now();
-        let e = compliance::read_episodes(&ctx).await?;
+        let e = compliance::read_episodes(&ctx, &sets).await?;
         let read_s = t.elapsed().as_secs_f64();
         let t = Instant::now();
         let ev = compliance::evaluate(&sets, &e);

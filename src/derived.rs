@@ -1,10 +1,17 @@
 //! Tables computed in Rust that indicator SQL may read like lake tables:
-//! `compliance_flags` (the rule engine's findings) and `peer_groups` (every grouping).
-//! Each is computed only when the query names it.
+//! `compliance_flags` and `compliance_counts` (the rule engine's findings) and
+//! `peer_groups` (every grouping). Each is computed only when the query names it, and
+//! kept in `<lake>/_derived/` keyed by the lake version and a hash of what it was
+//! computed from, so the next query of the same lake reads it instead of recomputing.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use datafusion::prelude::SessionContext;
+use datafusion::arrow::array::RecordBatch;
+use datafusion::datasource::MemTable;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use sha2::{Digest, Sha256};
 
 use crate::catalog::{Catalog, CatalogError, Indicator};
 use crate::compliance::{self, ComplianceError, RuleSet, RulesError};
@@ -21,6 +28,30 @@ pub enum DerivedError {
     Peers(#[from] PeersError),
     #[error(transparent)]
     Catalog(#[from] CatalogError),
+    #[error("derived table cache: {0}")]
+    Cache(String),
+}
+
+/// Where derived tables are kept between queries of one lake version.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    pub dir: PathBuf,
+    pub lake_version: i64,
+}
+
+impl Cache {
+    /// `<lake>/_derived` for a snapshot; `None` for an empty lake.
+    pub fn for_lake(lake_root: &Path, lake_version: Option<i64>) -> Option<Cache> {
+        lake_version.map(|v| Cache {
+            dir: lake_root.join("_derived"),
+            lake_version: v,
+        })
+    }
+
+    fn path(&self, table: &str, key: &str) -> PathBuf {
+        self.dir
+            .join(format!("{table}-v{}-{key}.parquet", self.lake_version))
+    }
 }
 
 /// What deriving needs beyond the session.
@@ -28,6 +59,59 @@ pub struct Sources<'a> {
     pub catalog: &'a Catalog,
     pub config: &'a Config,
     pub compliance_dir: &'a Path,
+    pub cache: Option<Cache>,
+}
+
+fn hash(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0]);
+    }
+    hex::encode(&h.finalize()[..8])
+}
+
+/// Registers `batch` as `table`, and writes it to the cache (temporary file, then
+/// rename, so a reader never sees half a file).
+fn keep(
+    ctx: &SessionContext,
+    table: &str,
+    batch: RecordBatch,
+    path: Option<&Path>,
+) -> Result<(), DerivedError> {
+    let cache = |e: &dyn std::fmt::Display| DerivedError::Cache(e.to_string());
+    if let Some(path) = path {
+        let dir = path.parent().expect("cache files live in a folder");
+        std::fs::create_dir_all(dir).map_err(|e| cache(&e))?;
+        let tmp = path.with_extension("parquet.tmp-ako");
+        let file = std::fs::File::create(&tmp).map_err(|e| cache(&e))?;
+        let mut writer = ArrowWriter::try_new(file, batch.schema(), None).map_err(|e| cache(&e))?;
+        writer.write(&batch).map_err(|e| cache(&e))?;
+        writer.close().map_err(|e| cache(&e))?;
+        std::fs::rename(&tmp, path).map_err(|e| cache(&e))?;
+    }
+    let table_ = MemTable::try_new(batch.schema(), vec![vec![batch]]).map_err(|e| cache(&e))?;
+    ctx.register_table(table, Arc::new(table_))
+        .map_err(|e| cache(&e))?;
+    Ok(())
+}
+
+/// Registers `table` from the cache if it holds it.
+async fn from_cache(
+    ctx: &SessionContext,
+    table: &str,
+    path: Option<&Path>,
+) -> Result<bool, DerivedError> {
+    let Some(path) = path.filter(|p| p.is_file()) else {
+        return Ok(false);
+    };
+    let location = path
+        .to_str()
+        .ok_or_else(|| DerivedError::Cache("a cache path that is not UTF-8".into()))?;
+    ctx.register_parquet(table, location, ParquetReadOptions::default())
+        .await
+        .map_err(|e| DerivedError::Cache(e.to_string()))?;
+    Ok(true)
 }
 
 /// Registers the derived tables `sql` reads.
@@ -38,10 +122,35 @@ pub async fn register_for(
 ) -> Result<(), DerivedError> {
     if compliance::is_read_by(sql) {
         let sets = RuleSet::load_dir(sources.compliance_dir)?;
-        compliance::register(ctx, &sets).await?;
+        let key = hash(&[&format!("{sets:?}")]);
+        let flags = sources
+            .cache
+            .as_ref()
+            .map(|c| c.path(compliance::TABLE, &key));
+        let counts = sources
+            .cache
+            .as_ref()
+            .map(|c| c.path(compliance::COUNTS, &key));
+        let cached = from_cache(ctx, compliance::TABLE, flags.as_deref()).await?
+            && from_cache(ctx, compliance::COUNTS, counts.as_deref()).await?;
+        if !cached {
+            let (f, c) = compliance::evaluate_batches(ctx, &sets).await?;
+            keep(ctx, compliance::TABLE, f, flags.as_deref())?;
+            keep(ctx, compliance::COUNTS, c, counts.as_deref())?;
+        }
     }
     if sql.contains(peers::TABLE) {
-        peers::register(ctx, sources.catalog, &sources.config.peers).await?;
+        let profile_sql = sources
+            .catalog
+            .get("peer_profile")
+            .map(|i| i.sql.as_str())
+            .unwrap_or("");
+        let key = hash(&[&format!("{:?}", sources.config.peers), profile_sql]);
+        let path = sources.cache.as_ref().map(|c| c.path(peers::TABLE, &key));
+        if !from_cache(ctx, peers::TABLE, path.as_deref()).await? {
+            let batch = peers::batch(ctx, sources.catalog, &sources.config.peers).await?;
+            keep(ctx, peers::TABLE, batch, path.as_deref())?;
+        }
     }
     Ok(())
 }
@@ -52,7 +161,7 @@ pub async fn run(
     indicator: &Indicator,
     given: &[(String, String)],
     sources: &Sources<'_>,
-) -> Result<Vec<datafusion::arrow::array::RecordBatch>, DerivedError> {
+) -> Result<Vec<RecordBatch>, DerivedError> {
     register_for(ctx, &indicator.sql, sources).await?;
     Ok(indicator.run(ctx, given).await?)
 }

@@ -217,6 +217,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 catalog: &catalog,
                 config: &config,
                 compliance_dir: &compliance::default_dir(),
+                cache: derived::Cache::for_lake(&lake, snapshot.lake_version),
             };
             let batches = derived::run(&ctx, indicator, &given, &sources)
                 .await

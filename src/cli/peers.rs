@@ -122,7 +122,7 @@ pub async fn deviants_command(a: DeviantsArgs) -> anyhow::Result<ExitCode> {
     let dir = a.queries.unwrap_or_else(catalog::default_dir);
     let catalog = Catalog::load(&dir)
         .with_context(|| format!("loading indicators from {}", dir.display()))?;
-    let (_, ctx) = open_session(&a.lake, a.as_of.as_deref()).await?;
+    let (snapshot, ctx) = open_session(&a.lake, a.as_of.as_deref()).await?;
     let options = DeviantOptions {
         funnel_months: a.funnel_months.max(1),
         sustained_months: a.sustained_months.max(2),
@@ -132,6 +132,7 @@ pub async fn deviants_command(a: DeviantsArgs) -> anyhow::Result<ExitCode> {
         catalog: &catalog,
         config: &config,
         compliance_dir: &ako::compliance::default_dir(),
+        cache: ako::derived::Cache::for_lake(&a.lake, snapshot.lake_version),
     };
     let found = deviants::find(&ctx, &sources, &options).await?;
     match a.format {

@@ -85,13 +85,47 @@ pub fn counts_schema() -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
-const EPISODE_SQL: &str = "SELECT org_code, episode_id, person_key, practice, setting, legal_status, \
-     authorised_by, jurisdiction, month, emergency, minor, start_time, end_time, max_obs_gap_min \
-     FROM episodes";
+const EPISODE_COLUMNS: [&str; 14] = [
+    "org_code",
+    "episode_id",
+    "person_key",
+    "practice",
+    "setting",
+    "legal_status",
+    "authorised_by",
+    "jurisdiction",
+    "month",
+    "emergency",
+    "minor",
+    "start_time",
+    "end_time",
+    "max_obs_gap_min",
+];
 
-/// Reads the episodes of `ctx` into the columns rules need.
-pub async fn read_episodes(ctx: &SessionContext) -> Result<Episodes, ComplianceError> {
-    let mut stream = ctx.sql(EPISODE_SQL).await?.execute_stream().await?;
+/// Reads the episodes of `ctx` that some rule of `sets` can apply to (their
+/// jurisdictions and, when every rule names practices, those practices) into the
+/// columns rules need.
+pub async fn read_episodes(
+    ctx: &SessionContext,
+    sets: &[RuleSet],
+) -> Result<Episodes, ComplianceError> {
+    use datafusion::prelude::{col, lit};
+    let jurisdictions: Vec<_> = sets.iter().map(|s| lit(s.jurisdiction.clone())).collect();
+    let mut df = ctx
+        .table("episodes")
+        .await?
+        .select_columns(&EPISODE_COLUMNS)?
+        .filter(col("jurisdiction").in_list(jurisdictions, false))?;
+    let rules = sets.iter().flat_map(|s| &s.rules);
+    if rules.clone().all(|r| r.when.practice.is_some()) {
+        let mut practices: Vec<String> = rules
+            .flat_map(|r| r.when.practice.clone().unwrap_or_default())
+            .collect();
+        practices.sort();
+        practices.dedup();
+        df = df.filter(col("practice").in_list(practices.into_iter().map(lit).collect(), false))?;
+    }
+    let mut stream = df.execute_stream().await?;
     let mut e = Episodes::default();
     use futures::StreamExt;
     while let Some(batch) = stream.next().await {
@@ -212,13 +246,25 @@ pub fn counts_batch(sets: &[RuleSet], e: &Episodes, counts: &[Count]) -> RecordB
     RecordBatch::try_new(counts_schema(), arrays).expect("columns match the schema")
 }
 
+/// Evaluates `sets` over the session's episodes: the `compliance_flags` and
+/// `compliance_counts` batches.
+pub async fn evaluate_batches(
+    ctx: &SessionContext,
+    sets: &[RuleSet],
+) -> Result<(RecordBatch, RecordBatch), ComplianceError> {
+    let episodes = read_episodes(ctx, sets).await?;
+    let evaluation = evaluate(sets, &episodes);
+    Ok((
+        flags_batch(sets, &episodes, &evaluation.findings),
+        counts_batch(sets, &episodes, &evaluation.counts),
+    ))
+}
+
 /// Evaluates `sets` over the session's episodes and registers `compliance_flags` and
 /// `compliance_counts`. Returns the number of findings.
 pub async fn register(ctx: &SessionContext, sets: &[RuleSet]) -> Result<usize, ComplianceError> {
-    let episodes = read_episodes(ctx).await?;
-    let evaluation = evaluate(sets, &episodes);
-    let flags = flags_batch(sets, &episodes, &evaluation.findings);
-    let counts = counts_batch(sets, &episodes, &evaluation.counts);
+    let (flags, counts) = evaluate_batches(ctx, sets).await?;
+    let findings = flags.num_rows();
     ctx.register_table(
         TABLE,
         Arc::new(MemTable::try_new(flags_schema(), vec![vec![flags]])?),
@@ -227,7 +273,7 @@ pub async fn register(ctx: &SessionContext, sets: &[RuleSet]) -> Result<usize, C
         COUNTS,
         Arc::new(MemTable::try_new(counts_schema(), vec![vec![counts]])?),
     )?;
-    Ok(evaluation.findings.len())
+    Ok(findings)
 }
 
 /// Whether a query reads the findings (so only those queries pay for evaluating them).

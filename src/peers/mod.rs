@@ -423,12 +423,28 @@ pub fn membership(groups: &[Group]) -> BTreeMap<String, String> {
 /// `challenge`, `config`), `peer_group`.
 pub const TABLE: &str = "peer_groups";
 
-/// Every grouping of the session's organisations, as the `peer_groups` table.
+/// Every grouping of the session's organisations, registered as the `peer_groups` table.
 pub async fn register(
     ctx: &datafusion::prelude::SessionContext,
     catalog: &Catalog,
     config: &PeersConfig,
 ) -> Result<usize, PeersError> {
+    use std::sync::Arc;
+    let batch = batch(ctx, catalog, config).await?;
+    let rows = batch.num_rows();
+    let table = datafusion::datasource::MemTable::try_new(batch.schema(), vec![vec![batch]])
+        .map_err(|e| datafusion::arrow::error::ArrowError::ExternalError(Box::new(e)))?;
+    ctx.register_table(TABLE, Arc::new(table))
+        .map_err(|e| datafusion::arrow::error::ArrowError::ExternalError(Box::new(e)))?;
+    Ok(rows)
+}
+
+/// Every grouping of the session's organisations: `org_code`, `grouping`, `peer_group`.
+pub async fn batch(
+    ctx: &datafusion::prelude::SessionContext,
+    catalog: &Catalog,
+    config: &PeersConfig,
+) -> Result<RecordBatch, PeersError> {
     use datafusion::arrow::array::StringBuilder;
     use datafusion::arrow::datatypes::{Field, Schema};
     use std::sync::Arc;
@@ -461,18 +477,12 @@ pub async fn register(
         Field::new("grouping", DataType::Utf8, false),
         Field::new("peer_group", DataType::Utf8, false),
     ]));
-    let batch = RecordBatch::try_new(
-        schema.clone(),
+    Ok(RecordBatch::try_new(
+        schema,
         vec![
             Arc::new(org.finish()),
             Arc::new(grouping.finish()),
             Arc::new(group.finish()),
         ],
-    )?;
-    let rows = batch.num_rows();
-    let table = datafusion::datasource::MemTable::try_new(schema, vec![vec![batch]])
-        .map_err(|e| datafusion::arrow::error::ArrowError::ExternalError(Box::new(e)))?;
-    ctx.register_table(TABLE, Arc::new(table))
-        .map_err(|e| datafusion::arrow::error::ArrowError::ExternalError(Box::new(e)))?;
-    Ok(rows)
+    )?)
 }

@@ -492,3 +492,56 @@ async fn compliance_by_org_counts_through_the_lake() {
     assert_eq!(rows[1]["episode_id"], "Q3");
     assert_eq!(rows[1]["outcome"], "not_evaluable");
 }
+
+#[tokio::test]
+async fn findings_are_kept_per_lake_version_and_reused() {
+    let f = Fixture::new();
+    f.ingest_reference().await;
+    let header = crate::fixture::CANONICAL_HEADER;
+    let text = format!(
+        "{header}\nQTS,Q1,P1,QTS-W1,adult_inpatient,seclusion,2024-03-05T10:00:00+10:00,2024-03-05T14:00:00+10:00,30-34,false,male,european,mha_tso,authorised_doctor,false,15,harm_to_others\n"
+    );
+    let file = f.write("in/QTS_2024-03.csv", &text);
+    f.ingest(&[&file]).await;
+    let derived = f.lake_dir().join("_derived");
+    let first = f.cli_query(&["compliance_by_org", "--format", "json"]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let kept: Vec<String> = std::fs::read_dir(&derived)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(kept.len(), 2, "flags and counts: {kept:?}");
+    assert!(
+        kept.iter()
+            .all(|k| k.ends_with(".parquet") && k.contains("-v")),
+        "{kept:?}"
+    );
+    // The second query reads them and answers the same.
+    let second = f.cli_query(&["compliance_by_org", "--format", "json"]);
+    assert_eq!(first.stdout, second.stdout);
+    // A new lake version gets its own.
+    let text = text
+        .replace("Q1,P1", "Q2,P2")
+        .replace("2024-03-05", "2024-04-05")
+        .replace("T14:00", "T11:00");
+    let april = f.write("in/QTS_2024-04.csv", &text);
+    f.ingest(&[&april]).await;
+    let third = f.cli_query(&["compliance_by_org", "--format", "json"]);
+    let rows: Vec<Value> = serde_json::from_slice(&third.stdout).unwrap();
+    let three_hours = rows
+        .iter()
+        .find(|r| r["rule_id"] == "qld_seclusion_3h")
+        .unwrap();
+    assert_eq!(
+        (
+            three_hours["episodes"].as_i64(),
+            three_hours["breaches"].as_i64()
+        ),
+        (Some(2), Some(1))
+    );
+    assert_eq!(std::fs::read_dir(&derived).unwrap().count(), 4);
+}

@@ -174,6 +174,7 @@ impl Fixture {
             catalog: &catalog,
             config: &config,
             compliance_dir: &Path::new(env!("CARGO_MANIFEST_DIR")).join("compliance"),
+            cache: None,
         };
         let batches = ako::derived::run(
             &ctx,
