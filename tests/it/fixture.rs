@@ -199,6 +199,31 @@ pub fn sample_profiles() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/profiles")
 }
 
+/// An indicator's rows as JSON objects, run through the command line.
+pub fn query_rows(f: &Fixture, name: &str, params: &[&str]) -> Vec<serde_json::Value> {
+    let mut args = vec![name, "--format", "json"];
+    for p in params {
+        args.extend(["--param", p]);
+    }
+    let out = f.cli_query(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A JSON number equal to `expected` within a relative 1e-9.
+#[track_caller]
+pub fn close(v: &serde_json::Value, expected: f64) {
+    let got = v.as_f64().unwrap_or_else(|| panic!("{v} is not a number"));
+    assert!(
+        (got - expected).abs() <= 1e-9 * expected.abs().max(1e-12),
+        "{got} vs {expected}"
+    );
+}
+
 /// The `ako` binary, for tests of the command line contract.
 pub fn ako() -> assert_cmd::Command {
     assert_cmd::Command::cargo_bin("ako").expect("binary built")

@@ -12,7 +12,7 @@
 //! bed days. % secluded: Māori 1/10 = 10%, non-Māori non-Pacific 1/30 = 3.33%, all
 //! 2/40 = 5%. April: 1 event / 1,000 bed days = 1.0. May: extract missing, so null.
 
-use crate::fixture::{Fixture, row};
+use crate::fixture::{Fixture, close, query_rows, row};
 use crate::formats::insta_like;
 
 async fn hand_made() -> Fixture {
@@ -86,34 +86,10 @@ async fn events_people_and_hours() {
     insta_like(&physical, "| TST | 2024-03 | true | 1 | 1 | 0.08 | 0 |");
 }
 
-/// The indicator's rows as JSON objects, run through the command line.
-fn rows(f: &Fixture, name: &str, params: &[&str]) -> Vec<serde_json::Value> {
-    let mut args = vec![name, "--format", "json"];
-    for p in params {
-        args.extend(["--param", p]);
-    }
-    let out = f.cli_query(&args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-#[track_caller]
-fn close(v: &serde_json::Value, expected: f64) {
-    let got = v.as_f64().unwrap_or_else(|| panic!("{v} is not a number"));
-    assert!(
-        (got - expected).abs() <= 1e-9 * expected.abs().max(1e-12),
-        "{got} vs {expected}"
-    );
-}
-
 #[tokio::test]
 async fn events_per_1000_bed_days_with_poisson_limits() {
     let f = hand_made().await;
-    let r = rows(&f, "events_per_1000_bed_days", &[]);
+    let r = query_rows(&f, "events_per_1000_bed_days", &[]);
     assert_eq!(r.len(), 3);
     // March: 3 seclusions in 1,000 bed days. Below 10 events the limits are exact
     // (Garwood): χ²(0.025, 6)/2 = 0.6187 and χ²(0.975, 8)/2 = 8.7673 events, per 1,000
@@ -150,7 +126,7 @@ async fn events_per_1000_bed_days_by_quarter_peer_group_and_nation() {
     let f = hand_made().await;
     // Q2 holds April (received) and May (never arrived): the organisation's quarter has no
     // count, while the peer group and the nation pool the month that arrived.
-    let org = rows(&f, "events_per_1000_bed_days", &["grain=quarter"]);
+    let org = query_rows(&f, "events_per_1000_bed_days", &["grain=quarter"]);
     assert_eq!(org.len(), 2);
     assert_eq!(
         (org[0]["period"].as_str(), org[0]["numerator"].as_f64()),
@@ -160,7 +136,7 @@ async fn events_per_1000_bed_days_by_quarter_peer_group_and_nation() {
     assert_eq!(org[1]["numerator"], serde_json::Value::Null);
     assert_eq!(org[1]["denominator"], 2000);
     for level in ["level=peer_group", "level=national"] {
-        let r = rows(&f, "events_per_1000_bed_days", &["grain=quarter", level]);
+        let r = query_rows(&f, "events_per_1000_bed_days", &["grain=quarter", level]);
         assert_eq!(r.len(), 2, "{level}");
         assert_eq!(r[0]["org_code"], serde_json::Value::Null);
         assert_eq!(
@@ -174,7 +150,7 @@ async fn events_per_1000_bed_days_by_quarter_peer_group_and_nation() {
             "{level}: not every month arrived"
         );
     }
-    let national = rows(
+    let national = query_rows(
         &f,
         "events_per_1000_bed_days",
         &["level=national", "grain=year"],
@@ -190,7 +166,7 @@ async fn events_per_1000_bed_days_by_quarter_peer_group_and_nation() {
         (Some(4.0), Some(2000.0))
     );
     // Every practice in its own rows: the physical restraint of March.
-    let all = rows(
+    let all = query_rows(
         &f,
         "events_per_1000_bed_days",
         &["practice=all", "grain=year"],
@@ -214,7 +190,7 @@ async fn events_per_1000_bed_days_by_quarter_peer_group_and_nation() {
 #[tokio::test]
 async fn percent_of_inpatients_secluded_by_ethnic_group() {
     let f = hand_made().await;
-    let r = rows(&f, "pct_inpatients_secluded", &["org=TST"]);
+    let r = query_rows(&f, "pct_inpatients_secluded", &["org=TST"]);
     let find = |period: &str, ethnicity: &str| {
         r.iter()
             .find(|row| row["period"] == period && row["ethnicity"] == ethnicity)
@@ -246,7 +222,7 @@ async fn percent_of_inpatients_secluded_by_ethnic_group() {
     // May's extract never arrived.
     assert_eq!(find("2024-05", "all")["value"], serde_json::Value::Null);
     // The jurisdiction pools March and April for NZ: 3 people of 80 inpatient-months.
-    let nz = rows(&f, "pct_inpatients_secluded", &["level=national"]);
+    let nz = query_rows(&f, "pct_inpatients_secluded", &["level=national"]);
     let march = nz
         .iter()
         .find(|row| row["period"] == "2024-03" && row["ethnicity"] == "all")
@@ -320,7 +296,7 @@ async fn list_shows_every_indicator_with_its_parameters() {
 async fn how_long_seclusions_last_and_who_is_secluded_again() {
     let f = hand_made().await;
     // March's seclusions last 2.5 h and 4 h (P1) and 1 h (P2); April's, 1 h (P4).
-    let over3 = rows(&f, "seclusion_over_hours", &[]);
+    let over3 = query_rows(&f, "seclusion_over_hours", &[]);
     assert_eq!(
         (
             over3[0]["period"].as_str(),
@@ -332,7 +308,7 @@ async fn how_long_seclusions_last_and_who_is_secluded_again() {
     close(&over3[0]["value"], 100.0 / 3.0);
     close(&over3[0]["lower_95"], 6.149194472039624);
     close(&over3[0]["upper_95"], 79.23403991979524);
-    let year = rows(&f, "seclusion_over_hours", &["grain=year"]);
+    let year = query_rows(&f, "seclusion_over_hours", &["grain=year"]);
     assert_eq!(
         (
             year[0]["numerator"].as_f64(),
@@ -341,11 +317,11 @@ async fn how_long_seclusions_last_and_who_is_secluded_again() {
         (Some(1.0), Some(4.0))
     );
     close(&year[0]["upper_95"], 69.93581574175981);
-    let over24 = rows(&f, "seclusion_over_hours", &["hours=24"]);
+    let over24 = query_rows(&f, "seclusion_over_hours", &["hours=24"]);
     assert_eq!(over24[0]["numerator"], 0);
     close(&over24[0]["upper_95"], 56.14970317550455);
 
-    let duration = rows(&f, "seclusion_duration", &[]);
+    let duration = query_rows(&f, "seclusion_duration", &[]);
     let march = &duration[0];
     assert_eq!(
         (march["episodes"].as_i64(), march["ended"].as_i64()),
@@ -357,11 +333,11 @@ async fn how_long_seclusions_last_and_who_is_secluded_again() {
     assert!((2.5..=4.0).contains(&p90), "{p90}");
 
     // P1 secluded twice and P2 once in March: 1 of 2 people, 3 episodes for 2 people.
-    let again = rows(&f, "people_secluded_more_than_once", &[]);
+    let again = query_rows(&f, "people_secluded_more_than_once", &[]);
     close(&again[0]["value"], 50.0);
     close(&again[0]["lower_95"], 9.453120573423071);
     close(&again[0]["upper_95"], 90.54687942657694);
-    let per_person = rows(&f, "episodes_per_person", &[]);
+    let per_person = query_rows(&f, "episodes_per_person", &[]);
     close(&per_person[0]["value"], 1.5);
     assert_eq!(
         per_person[0]["lower_95"],

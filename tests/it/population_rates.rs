@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::fixture::{Fixture, row};
+use crate::fixture::{Fixture, close, query_rows, row};
 
 async fn lake() -> Fixture {
     let f = Fixture::new();
@@ -78,29 +78,6 @@ async fn lake() -> Fixture {
     f
 }
 
-fn rows(f: &Fixture, name: &str, params: &[&str]) -> Vec<Value> {
-    let mut args = vec![name, "--format", "json"];
-    for p in params {
-        args.extend(["--param", p]);
-    }
-    let out = f.cli_query(&args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-#[track_caller]
-fn close(v: &Value, expected: f64) {
-    let got = v.as_f64().unwrap_or_else(|| panic!("{v} is not a number"));
-    assert!(
-        (got - expected).abs() <= 1e-9 * expected.abs().max(1e-12),
-        "{got} vs {expected}"
-    );
-}
-
 fn by<'a>(rows: &'a [Value], ethnicity: &str) -> &'a Value {
     rows.iter()
         .find(|r| r["ethnicity"] == ethnicity)
@@ -110,7 +87,7 @@ fn by<'a>(rows: &'a [Value], ethnicity: &str) -> &'a Value {
 #[tokio::test]
 async fn crude_rates_per_100000_with_exact_limits() {
     let f = lake().await;
-    let r = rows(&f, "people_secluded_per_100000", &[]);
+    let r = query_rows(&f, "people_secluded_per_100000", &[]);
     assert_eq!(r.len(), 3, "{r:?}");
     // Exact Poisson limits for 1, 2 and 3 people (PHE's values), per population × 100,000.
     let cases = [
@@ -140,7 +117,7 @@ async fn crude_rates_per_100000_with_exact_limits() {
 #[tokio::test]
 async fn age_standardised_rates_per_100000() {
     let f = lake().await;
-    let r = rows(&f, "people_secluded_dsr", &["standard=test"]);
+    let r = query_rows(&f, "people_secluded_dsr", &["standard=test"]);
     // All: (3/5000 + 0/5000) / 2 × 100,000 = 30 per 100,000.
     let all = by(&r, "all");
     close(&all["value"], 30.0);
@@ -164,7 +141,7 @@ async fn age_standardised_rates_per_100000() {
 #[tokio::test]
 async fn maori_to_non_maori_rate_ratio() {
     let f = lake().await;
-    let r = rows(&f, "maori_rate_ratio", &[]);
+    let r = query_rows(&f, "maori_rate_ratio", &[]);
     assert_eq!(r.len(), 1);
     let row = &r[0];
     // (1/1000) / (2/9000) = 4.5.
