@@ -36,6 +36,8 @@ pub enum DeviantsError {
     #[error(transparent)]
     Derived(#[from] Box<DerivedError>),
     #[error("reading rates: {0}")]
+    Lake(#[from] Box<crate::lake::LakeError>),
+    #[error("reading rates: {0}")]
     Arrow(#[from] datafusion::arrow::error::ArrowError),
     #[error("reading rates: {0}")]
     Query(#[from] datafusion::error::DataFusionError),
@@ -116,28 +118,12 @@ async fn months(ctx: &SessionContext, sources: &Sources<'_>) -> Result<Vec<Month
     let batches = derived::run(ctx, indicator, &[], sources)
         .await
         .map_err(Box::new)?;
-    let jurisdictions: BTreeMap<String, String> = {
-        let b = ctx
-            .sql("SELECT org_code, jurisdiction FROM organisations")
-            .await?
-            .collect()
-            .await?;
-        let mut map = BTreeMap::new();
-        for batch in &b {
-            let (codes, js) = (
-                string_column(batch, "org_code").map_err(to_arrow)?,
-                string_column(batch, "jurisdiction").map_err(to_arrow)?,
-            );
-            for i in 0..batch.num_rows() {
-                map.insert(codes.value(i).to_string(), js.value(i).to_string());
-            }
-        }
-        map
-    };
     let mut out = Vec::new();
     for b in &batches {
-        let codes = string_column(b, "org_code").map_err(to_arrow)?;
-        let periods = string_column(b, "period").map_err(to_arrow)?;
+        let codes = string_column(b, "org_code").map_err(Box::new)?;
+        let periods = string_column(b, "period").map_err(Box::new)?;
+        // The indicator carries each organisation's jurisdiction at its org level.
+        let jurisdictions = string_column(b, "jurisdiction").map_err(Box::new)?;
         let num = cast(
             b.column_by_name("numerator").expect("indicator column"),
             &DataType::Float64,
@@ -156,10 +142,9 @@ async fn months(ctx: &SessionContext, sources: &Sources<'_>) -> Result<Vec<Month
             if num.is_null(i) || den.is_null(i) || den.value(i) <= 0.0 {
                 continue;
             }
-            let org = codes.value(i).to_string();
             out.push(Month {
-                jurisdiction: jurisdictions.get(&org).cloned().unwrap_or_default(),
-                org_code: org,
+                jurisdiction: jurisdictions.value(i).to_string(),
+                org_code: codes.value(i).to_string(),
                 period: periods.value(i).to_string(),
                 events: num.value(i),
                 bed_days: den.value(i),
@@ -168,10 +153,6 @@ async fn months(ctx: &SessionContext, sources: &Sources<'_>) -> Result<Vec<Month
     }
     out.sort_by(|a, b| (&a.org_code, &a.period).cmp(&(&b.org_code, &b.period)));
     Ok(out)
-}
-
-fn to_arrow(e: crate::lake::LakeError) -> datafusion::arrow::error::ArrowError {
-    datafusion::arrow::error::ArrowError::SchemaError(e.to_string())
 }
 
 /// Funnel evidence: per jurisdiction, the latest `funnel_months` months pooled.
@@ -375,9 +356,9 @@ async fn change_ideas(
     let mut out = Vec::new();
     for b in &batches {
         let (o, s, t) = (
-            string_column(b, "org_code").map_err(to_arrow)?,
-            string_column(b, "started").map_err(to_arrow)?,
-            string_column(b, "title").map_err(to_arrow)?,
+            string_column(b, "org_code").map_err(Box::new)?,
+            string_column(b, "started").map_err(Box::new)?,
+            string_column(b, "title").map_err(Box::new)?,
         );
         for i in 0..b.num_rows() {
             out.push((

@@ -99,6 +99,9 @@ impl Table {
             }
         }
         let mut rows = Vec::new();
+        // Lines counted so far, and up to which byte: records come in order, so each
+        // count continues from the last instead of rescanning the file.
+        let (mut counted_to, mut newlines) = (0usize, 0u64);
         for record in reader.records() {
             let record = record.map_err(|e| table_error(format!("cannot read a row: {e}")))?;
             // Line numbers from the byte offset: csv's own count skips blank lines.
@@ -106,10 +109,12 @@ impl Table {
             while offset < text.len() && matches!(text.as_bytes()[offset], b'\n' | b'\r') {
                 offset += 1;
             }
-            let line = 1 + text.as_bytes()[..offset]
+            newlines += text.as_bytes()[counted_to..offset.max(counted_to)]
                 .iter()
                 .filter(|&&b| b == b'\n')
                 .count() as u64;
+            counted_to = counted_to.max(offset);
+            let line = 1 + newlines;
             if record.iter().all(str::is_empty) {
                 continue;
             }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
 
-use ako::analyst::{self, InputError, Report, Standard, Table};
+use ako::analyst::{self, Report, Standard, Table};
 use ako::stats::funnel::{FunnelOptions, FunnelType, Overdispersion};
 use ako::stats::level::parse_levels;
 use ako::stats::spc::{Chart, Convention, Direction, SpcOptions};
@@ -174,10 +174,7 @@ fn user(e: impl std::fmt::Display) -> anyhow::Error {
 }
 
 fn read(io: &Io) -> anyhow::Result<Table> {
-    Table::read(&io.input).map_err(|e| match e {
-        InputError::Read { .. } => user(e),
-        other => user(other),
-    })
+    Table::read(&io.input).map_err(user)
 }
 
 pub fn run(command: StatsCommand) -> anyhow::Result<ExitCode> {

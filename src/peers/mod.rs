@@ -49,6 +49,8 @@ pub enum PeersError {
     Catalog(#[from] CatalogError),
     #[error("reading organisation profiles: {0}")]
     Arrow(#[from] datafusion::arrow::error::ArrowError),
+    #[error("reading organisation profiles: {0}")]
+    Lake(#[from] Box<crate::lake::LakeError>),
     #[error("no organisations in the lake: ingest the reference tables first")]
     NoOrganisations,
     #[error("facilitator override for '{0}': no such organisation in the lake")]
@@ -85,13 +87,8 @@ pub async fn profiles(
         .await?;
     let mut out = Vec::new();
     for b in &batches {
-        let codes = string_column(b, "org_code")
-            .map_err(|e| datafusion::arrow::error::ArrowError::SchemaError(e.to_string()))?;
-        let tags_col = cast(
-            b.column_by_name("tags").expect("peer_profile has tags"),
-            &DataType::Utf8,
-        )?;
-        let tags_col = tags_col.as_string::<i32>();
+        let codes = string_column(b, "org_code").map_err(Box::new)?;
+        let tags_col = string_column(b, "tags").map_err(Box::new)?;
         let (population, rate, ratio, median, trend) = (
             floats(b, "population")?,
             floats(b, "rate")?,
