@@ -9,6 +9,9 @@
 //! `WORK/ako_catalogue.json` so `python3 bench/duckdb_catalogue.py WORK` can run the same
 //! SQL in DuckDB on the same Parquet files and report the ratio.
 
+mod common;
+
+use common::peak_rss_mib;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -22,18 +25,6 @@ use ako::lake::Lake;
 use ako::peers;
 use datafusion::dataframe::DataFrameWriteOptions;
 use indicatif::ProgressBar;
-
-/// Peak resident memory of this process (VmHWM), in MiB.
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kib| kib / 1024.0)
-}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut scale = 351.0;

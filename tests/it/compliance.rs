@@ -51,6 +51,15 @@ const QLD: Ep = Ep {
     gap: Some(15),
 };
 
+/// A compliant QLD seclusion of P1 from `start` to `end`.
+fn at(start: &'static str, end: &'static str) -> Ep {
+    Ep {
+        start,
+        end: Some(end),
+        ..QLD
+    }
+}
+
 fn episodes(list: &[Ep]) -> Episodes {
     let mut e = Episodes::default();
     for (i, ep) in list.iter().enumerate() {
@@ -250,26 +259,10 @@ fn nine_hours_in_any_24_is_a_rolling_window_per_person() {
     // P1: 3 h, 3 h, 3 h and 30 minutes within 21 hours. At the third's end the 24 hours
     // hold exactly 9 h (allowed); at the fourth's, 9.5 h.
     let over = [
-        Ep {
-            start: "2024-03-01T00:00:00Z",
-            end: Some("2024-03-01T03:00:00Z"),
-            ..QLD
-        },
-        Ep {
-            start: "2024-03-01T08:00:00Z",
-            end: Some("2024-03-01T11:00:00Z"),
-            ..QLD
-        },
-        Ep {
-            start: "2024-03-01T16:30:00Z",
-            end: Some("2024-03-01T19:30:00Z"),
-            ..QLD
-        },
-        Ep {
-            start: "2024-03-01T19:45:00Z",
-            end: Some("2024-03-01T20:15:00Z"),
-            ..QLD
-        },
+        at("2024-03-01T00:00:00Z", "2024-03-01T03:00:00Z"),
+        at("2024-03-01T08:00:00Z", "2024-03-01T11:00:00Z"),
+        at("2024-03-01T16:30:00Z", "2024-03-01T19:30:00Z"),
+        at("2024-03-01T19:45:00Z", "2024-03-01T20:15:00Z"),
     ];
     assert_eq!(
         outcomes(&over),
@@ -278,26 +271,10 @@ fn nine_hours_in_any_24_is_a_rolling_window_per_person() {
     // The last half hour a day later: the 24 hours to 03:15 on the 2nd start after the
     // first episode ended, and hold 3 + 3 + 0.5 = 6.5 h.
     let spread = [
-        Ep {
-            start: "2024-03-01T00:00:00Z",
-            end: Some("2024-03-01T03:00:00Z"),
-            ..QLD
-        },
-        Ep {
-            start: "2024-03-01T08:00:00Z",
-            end: Some("2024-03-01T11:00:00Z"),
-            ..QLD
-        },
-        Ep {
-            start: "2024-03-01T16:30:00Z",
-            end: Some("2024-03-01T19:30:00Z"),
-            ..QLD
-        },
-        Ep {
-            start: "2024-03-02T02:45:00Z",
-            end: Some("2024-03-02T03:15:00Z"),
-            ..QLD
-        },
+        at("2024-03-01T00:00:00Z", "2024-03-01T03:00:00Z"),
+        at("2024-03-01T08:00:00Z", "2024-03-01T11:00:00Z"),
+        at("2024-03-01T16:30:00Z", "2024-03-01T19:30:00Z"),
+        at("2024-03-02T02:45:00Z", "2024-03-02T03:15:00Z"),
     ];
     assert_eq!(outcomes(&spread), vec![]);
     // An episode straddling the window's start counts only its part inside. To 02:00 on
@@ -305,21 +282,9 @@ fn nine_hours_in_any_24_is_a_rolling_window_per_person() {
     // last at 23:30 on the 1st, to 01:30: 1.5 + 3 + 3 + 2 = 9.5 h, a breach.
     let ending = |start: &'static str, end: &'static str| {
         [
-            Ep {
-                start: "2024-03-01T00:00:00Z",
-                end: Some("2024-03-01T03:00:00Z"),
-                ..QLD
-            },
-            Ep {
-                start: "2024-03-01T06:00:00Z",
-                end: Some("2024-03-01T09:00:00Z"),
-                ..QLD
-            },
-            Ep {
-                start: "2024-03-01T12:00:00Z",
-                end: Some("2024-03-01T15:00:00Z"),
-                ..QLD
-            },
+            at("2024-03-01T00:00:00Z", "2024-03-01T03:00:00Z"),
+            at("2024-03-01T06:00:00Z", "2024-03-01T09:00:00Z"),
+            at("2024-03-01T12:00:00Z", "2024-03-01T15:00:00Z"),
             Ep {
                 start,
                 end: Some(end),
@@ -337,22 +302,14 @@ fn nine_hours_in_any_24_is_a_rolling_window_per_person() {
     );
     // Other people's hours never count.
     let two_people = [
-        Ep {
-            start: "2024-03-01T00:00:00Z",
-            end: Some("2024-03-01T03:00:00Z"),
-            ..QLD
-        },
+        at("2024-03-01T00:00:00Z", "2024-03-01T03:00:00Z"),
         Ep {
             person: "P2",
             start: "2024-03-01T04:00:00Z",
             end: Some("2024-03-01T07:00:00Z"),
             ..QLD
         },
-        Ep {
-            start: "2024-03-01T08:00:00Z",
-            end: Some("2024-03-01T11:00:00Z"),
-            ..QLD
-        },
+        at("2024-03-01T08:00:00Z", "2024-03-01T11:00:00Z"),
         Ep {
             person: "P2",
             start: "2024-03-01T12:00:00Z",
