@@ -4,6 +4,8 @@
 -- description: A mean, so no interval.
 -- unit: episodes per person
 -- ci: none
+-- numerator: episodes -- seclusion episodes of the people secluded in the period
+-- denominator: people -- distinct people secluded in the period
 -- param: org text default '' -- organisation code; at level peer_group, that organisation's group; empty for all
 -- param: level text default org in org|peer_group|national -- what a row is about
 -- param: grouping text default size in size|challenge|config -- the peer grouping (ako peers --by)
@@ -39,8 +41,8 @@ SELECT CASE WHEN $level <> 'peer_group' THEN jurisdiction END AS jurisdiction,
        CASE WHEN $level = 'org' THEN org_code END AS org_code,
        CASE WHEN $level <> 'national' THEN peer_group END AS peer_group,
        period,
-       sum(episodes) AS numerator,
-       count(*) AS denominator
+       sum(episodes) AS episodes,
+       count(*) AS people
 FROM rows
 GROUP BY 1, 2, 3, period
 ORDER BY 1, 2, 3, period

@@ -9,6 +9,8 @@
 -- unit: events per 1,000 bed days
 -- ci: poisson
 -- multiplier: 1000
+-- numerator: events -- episodes of the practice starting in the period
+-- denominator: bed_days -- occupied bed days in the period
 -- param: practice text default seclusion in seclusion|physical_restraint|mechanical_restraint|chemical_restraint|environmental_restraint|all -- practice; all gives each practice its own rows
 -- param: org text default '' -- organisation code; at level peer_group, that organisation's group; empty for all
 -- param: level text default org in org|peer_group|national -- what a row is about
@@ -78,9 +80,9 @@ SELECT jurisdiction_key AS jurisdiction,
        period,
        bool_and(received) AS extract_received,
        CASE WHEN $level = 'org' AND NOT bool_and(received) THEN NULL
-            ELSE sum(events) END AS numerator,
+            ELSE sum(events) END AS events,
        CASE WHEN $level = 'org' THEN sum(bed_days)
-            ELSE sum(CASE WHEN received THEN bed_days END) END AS denominator
+            ELSE sum(CASE WHEN received THEN bed_days END) END AS bed_days
 FROM keyed
 GROUP BY jurisdiction_key, org_key, group_key, practice, period
 ORDER BY jurisdiction_key, org_key, group_key, practice, period

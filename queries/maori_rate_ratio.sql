@@ -7,6 +7,10 @@
 -- description: or jurisdiction. An organisation's year with a missing month has none.
 -- unit: rate ratio
 -- ci: rate_ratio
+-- numerator: maori_people -- distinct Māori people secluded
+-- denominator: maori_population -- Māori population served
+-- comparison_numerator: other_people -- distinct non-Māori people secluded
+-- comparison_denominator: other_population -- non-Māori population served
 -- param: org text default '' -- organisation code; at level peer_group, that organisation's group; empty for all
 -- param: level text default org in org|peer_group|national -- what a row is about
 -- param: grouping text default size in size|challenge|config -- the peer grouping (ako peers --by)
@@ -73,10 +77,10 @@ SELECT jurisdiction_key AS jurisdiction,
        group_key AS peer_group,
        period,
        bool_and(received) AS extract_received,
-       CASE WHEN $level = 'org' AND NOT bool_and(received) THEN NULL ELSE sum(maori_people) END AS numerator,
-       sum(CASE WHEN received OR $level = 'org' THEN maori_population END) AS denominator,
-       CASE WHEN $level = 'org' AND NOT bool_and(received) THEN NULL ELSE sum(other_people) END AS comparison_numerator,
-       sum(CASE WHEN received OR $level = 'org' THEN other_population END) AS comparison_denominator
+       CASE WHEN $level = 'org' AND NOT bool_and(received) THEN NULL ELSE sum(maori_people) END AS maori_people,
+       sum(CASE WHEN received OR $level = 'org' THEN maori_population END) AS maori_population,
+       CASE WHEN $level = 'org' AND NOT bool_and(received) THEN NULL ELSE sum(other_people) END AS other_people,
+       sum(CASE WHEN received OR $level = 'org' THEN other_population END) AS other_population
 FROM keyed
 GROUP BY jurisdiction_key, org_key, group_key, period
 ORDER BY jurisdiction_key, org_key, group_key, period

@@ -10,6 +10,8 @@
 -- unit: % of inpatients
 -- ci: wilson
 -- multiplier: 100
+-- numerator: secluded_inpatients -- distinct inpatients secluded in the month
+-- denominator: inpatients -- distinct inpatients in the month
 -- param: org text default '' -- organisation code; at level peer_group, that organisation's group; empty for all
 -- param: level text default org in org|peer_group|national -- what a row is about
 -- param: grouping text default size in size|challenge|config -- the peer grouping (ako peers --by)
@@ -81,9 +83,9 @@ SELECT jurisdiction_key AS jurisdiction,
        period,
        bool_and(coalesce(received, false)) AS extract_received,
        CASE WHEN $level = 'org' AND NOT bool_and(coalesce(received, false)) THEN NULL
-            ELSE sum(secluded) END AS numerator,
+            ELSE sum(secluded) END AS secluded_inpatients,
        CASE WHEN $level = 'org' THEN sum(inpatients)
-            ELSE sum(CASE WHEN received THEN inpatients END) END AS denominator
+            ELSE sum(CASE WHEN received THEN inpatients END) END AS inpatients
 FROM keyed
 GROUP BY jurisdiction_key, org_key, group_key, ethnicity, period
 ORDER BY jurisdiction_key, org_key, group_key, period, ethnicity

@@ -10,6 +10,8 @@
 -- unit: people per 100,000 population (age-standardised)
 -- ci: dsr
 -- multiplier: 100000
+-- numerator: people -- distinct people secluded, per age band
+-- denominator: population -- population served, per age band
 -- param: org text default '' -- organisation code; at level peer_group, that organisation's group; empty for all
 -- param: level text default org in org|peer_group|national -- what a row is about
 -- param: grouping text default size in size|challenge|config -- the peer grouping (ako peers --by)
@@ -81,8 +83,8 @@ SELECT k.jurisdiction_key AS jurisdiction,
        k.ethnicity,
        k.period,
        k.age_band,
-       sum(k.people) AS numerator,
-       sum(k.population) AS denominator,
+       sum(k.people) AS people,
+       sum(k.population) AS population,
        min(s.weight) AS weight
 FROM keyed k
 JOIN standard_population s ON s.age_band = k.age_band AND s.standard = $standard

@@ -6,6 +6,8 @@
 -- unit: % of people secluded
 -- ci: wilson
 -- multiplier: 100
+-- numerator: people_more_than_once -- people secluded more than once in the period
+-- denominator: people -- distinct people secluded in the period
 -- param: org text default '' -- organisation code; at level peer_group, that organisation's group; empty for all
 -- param: level text default org in org|peer_group|national -- what a row is about
 -- param: grouping text default size in size|challenge|config -- the peer grouping (ako peers --by)
@@ -41,8 +43,8 @@ SELECT CASE WHEN $level <> 'peer_group' THEN jurisdiction END AS jurisdiction,
        CASE WHEN $level = 'org' THEN org_code END AS org_code,
        CASE WHEN $level <> 'national' THEN peer_group END AS peer_group,
        period,
-       sum(CASE WHEN episodes > 1 THEN 1 ELSE 0 END) AS numerator,
-       count(*) AS denominator
+       sum(CASE WHEN episodes > 1 THEN 1 ELSE 0 END) AS people_more_than_once,
+       count(*) AS people
 FROM rows
 GROUP BY 1, 2, 3, period
 ORDER BY 1, 2, 3, period

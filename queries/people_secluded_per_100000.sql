@@ -8,6 +8,8 @@
 -- unit: people per 100,000 population
 -- ci: poisson
 -- multiplier: 100000
+-- numerator: people -- distinct people secluded in the year
+-- denominator: population -- population served
 -- param: org text default '' -- organisation code; at level peer_group, that organisation's group; empty for all
 -- param: level text default org in org|peer_group|national -- what a row is about
 -- param: grouping text default size in size|challenge|config -- the peer grouping (ako peers --by)
@@ -75,9 +77,9 @@ SELECT jurisdiction_key AS jurisdiction,
        ethnicity,
        period,
        bool_and(received) AS extract_received,
-       CASE WHEN $level = 'org' AND NOT bool_and(received) THEN NULL ELSE sum(people) END AS numerator,
+       CASE WHEN $level = 'org' AND NOT bool_and(received) THEN NULL ELSE sum(people) END AS people,
        CASE WHEN $level = 'org' THEN sum(population)
-            ELSE sum(CASE WHEN received THEN population END) END AS denominator
+            ELSE sum(CASE WHEN received THEN population END) END AS population
 FROM keyed
 GROUP BY jurisdiction_key, org_key, group_key, ethnicity, period
 ORDER BY jurisdiction_key, org_key, group_key, period, ethnicity

@@ -6,6 +6,8 @@
 -- unit: % of seclusions
 -- ci: wilson
 -- multiplier: 100
+-- numerator: episodes_over -- completed seclusions longer than the threshold
+-- denominator: episodes -- completed seclusions in the period
 -- param: hours float default 3 -- the threshold in hours
 -- param: org text default '' -- organisation code; at level peer_group, that organisation's group; empty for all
 -- param: level text default org in org|peer_group|national -- what a row is about
@@ -36,8 +38,8 @@ SELECT CASE WHEN $level <> 'peer_group' THEN jurisdiction END AS jurisdiction,
        CASE WHEN $level = 'org' THEN org_code END AS org_code,
        CASE WHEN $level <> 'national' THEN peer_group END AS peer_group,
        period,
-       sum(CASE WHEN hours > $hours THEN 1 ELSE 0 END) AS numerator,
-       count(*) AS denominator
+       sum(CASE WHEN hours > $hours THEN 1 ELSE 0 END) AS episodes_over,
+       count(*) AS episodes
 FROM rows
 GROUP BY 1, 2, 3, period
 ORDER BY 1, 2, 3, period

@@ -6,6 +6,10 @@
 //! -- title: Seclusion events per 1,000 bed days
 //! -- description: AIHW definition: events ÷ occupied bed days × 1,000.
 //! -- unit: events per 1,000 bed days
+//! -- ci: poisson
+//! -- multiplier: 1000
+//! -- numerator: events -- episodes starting in the period (renamed `numerator`)
+//! -- denominator: bed_days -- occupied bed days (renamed `denominator`)
 //! -- param: org text default '' -- organisation code; empty for all
 //! SELECT … WHERE ($org = '' OR org_code = $org)
 //! ```
@@ -165,6 +169,12 @@ pub struct Indicator {
     /// `indicator` when ako adds value and interval columns (`-- ci:` in the header);
     /// `table` for listings and reports that are not one measure.
     pub kind: &'static str,
+    /// The SQL's columns that ako reads as `numerator`, `denominator` and (rate ratios)
+    /// `comparison_numerator` / `comparison_denominator`, declared in the header
+    /// (`-- numerator: events -- seclusion episodes starting in the period`). ako renames
+    /// them to those contract names, so every indicator is read the same way.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub measures: Vec<Measure>,
     #[serde(skip)]
     pub estimate: Option<Estimate>,
     /// Scales value and limits (1,000 for per 1,000 bed days; 100 for percentages).
@@ -174,6 +184,44 @@ pub struct Indicator {
     pub sql: String,
     #[serde(skip)]
     pub path: PathBuf,
+}
+
+/// A header-declared input of the estimate: which SQL column plays which part.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Measure {
+    /// `numerator`, `denominator`, `comparison_numerator` or `comparison_denominator`.
+    pub role: &'static str,
+    /// The column the SQL returns.
+    pub column: String,
+    pub description: String,
+}
+
+const MEASURE_ROLES: [&str; 4] = [
+    "numerator",
+    "denominator",
+    "comparison_numerator",
+    "comparison_denominator",
+];
+
+fn parse_measure(role: &'static str, spec: &str) -> Result<Measure, String> {
+    let (column, description) = match spec.split_once("--") {
+        Some((c, d)) => (c.trim(), d.trim().to_string()),
+        None => (spec.trim(), String::new()),
+    };
+    if column.is_empty()
+        || !column
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err(format!(
+            "write `{role}: COLUMN -- description`; `{column}` is not a column name"
+        ));
+    }
+    Ok(Measure {
+        role,
+        column: column.to_string(),
+        description,
+    })
 }
 
 /// All indicators in a folder, by name.
@@ -266,6 +314,7 @@ impl Indicator {
         let mut params = Vec::new();
         let mut estimate = None;
         let mut multiplier = 1.0;
+        let mut measures = Vec::new();
         for (i, line) in text.lines().enumerate() {
             let Some(comment) = line.trim().strip_prefix("--") else {
                 break;
@@ -303,6 +352,13 @@ impl Indicator {
                             ))
                         })?;
                 }
+                role if MEASURE_ROLES.contains(&role) => {
+                    let role = MEASURE_ROLES.iter().find(|r| **r == role).expect("listed");
+                    if measures.iter().any(|m: &Measure| m.role == *role) {
+                        return Err(err(format!("`{role}` is declared twice")));
+                    }
+                    measures.push(parse_measure(role, value).map_err(err)?);
+                }
                 "title" | "description" | "unit" => {
                     let entry = fields.entry(key).or_default();
                     if !entry.is_empty() {
@@ -318,9 +374,29 @@ impl Indicator {
             line: 1,
             message: "the header needs `-- title: …`".into(),
         })?;
+        if let Some(estimate) = estimate {
+            let needed: &[&str] = if estimate == Estimate::RateRatio {
+                &MEASURE_ROLES
+            } else {
+                &MEASURE_ROLES[..2]
+            };
+            if let Some(missing) = needed
+                .iter()
+                .find(|role| !measures.iter().any(|m: &Measure| m.role == **role))
+            {
+                return Err(CatalogError::Header {
+                    path: path.to_path_buf(),
+                    line: 1,
+                    message: format!(
+                        "an indicator with `ci:` declares its `{missing}: COLUMN -- description`"
+                    ),
+                });
+            }
+        }
         Ok(Indicator {
             name: name.to_string(),
             title,
+            measures,
             description: fields.remove("description").unwrap_or_default(),
             unit: fields.remove("unit").unwrap_or_default(),
             params,
@@ -396,6 +472,18 @@ impl Indicator {
         let mut df = ctx.sql(&self.sql).await.map_err(query)?;
         if !values.is_empty() {
             df = df.with_param_values(values).map_err(query)?;
+        }
+        for m in &self.measures {
+            if df.schema().field_with_unqualified_name(&m.column).is_err() {
+                return Err(CatalogError::Shape {
+                    indicator: self.name.clone(),
+                    message: format!(
+                        "the header names `{}` as its {}, but the SQL returns no such column",
+                        m.column, m.role
+                    ),
+                });
+            }
+            df = df.with_column_renamed(&m.column, m.role).map_err(query)?;
         }
         let batches = df.collect().await.map_err(query)?;
         let shape = |message| CatalogError::Shape {
@@ -501,5 +589,56 @@ mod tests {
         let text = "-- title: X\n-- param: org text\nSELECT 1";
         let err = Indicator::parse("x", text, Path::new("x.sql")).unwrap_err();
         assert!(err.to_string().contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn an_indicator_must_declare_its_numerator_and_denominator() {
+        let text = "-- title: X\n-- ci: poisson\n-- numerator: events\nSELECT 1";
+        let err = Indicator::parse("x", text, Path::new("x.sql")).unwrap_err();
+        assert!(err.to_string().contains("`denominator: COLUMN"), "{err}");
+        let text = "-- title: X\n-- ci: wilson\n-- numerator: a b\nSELECT 1";
+        let err = Indicator::parse("x", text, Path::new("x.sql")).unwrap_err();
+        assert!(err.to_string().contains("line 3"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn declared_columns_become_numerator_and_denominator() {
+        let text = "-- title: Rate\n-- ci: poisson\n-- multiplier: 1000\n\
+                    -- numerator: events -- episodes\n-- denominator: bed_days -- bed days\n\
+                    SELECT '2024-01' AS period, 4 AS events, 2000.0 AS bed_days";
+        let ind = Indicator::parse("rate", text, Path::new("rate.sql")).unwrap();
+        assert_eq!(ind.measures[0].description, "episodes");
+        let ctx = SessionContext::new();
+        let batches = ind.run(&ctx, &[]).await.unwrap();
+        let schema = batches[0].schema();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "period",
+                "numerator",
+                "denominator",
+                "value",
+                "lower_95",
+                "upper_95"
+            ]
+        );
+        let value = batches[0]
+            .column_by_name("value")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<datafusion::arrow::array::Float64Array>()
+            .unwrap()
+            .value(0);
+        assert!((value - 2.0).abs() < 1e-12);
+
+        let wrong = text.replace("AS bed_days", "AS days");
+        let ind = Indicator::parse("rate", &wrong, Path::new("rate.sql")).unwrap();
+        let err = ind.run(&ctx, &[]).await.unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("names `bed_days` as its denominator"),
+            "{err}"
+        );
     }
 }
