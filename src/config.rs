@@ -24,6 +24,19 @@ pub enum ConfigError {
 pub struct Config {
     #[serde(default)]
     pub peers: PeersConfig,
+    #[serde(default)]
+    pub privacy: PrivacyConfig,
+    /// Bearer tokens, stored hashed (`ako token add`).
+    #[serde(default)]
+    pub tokens: Vec<crate::privacy::tokens::TokenEntry>,
+}
+
+/// `[privacy]`: the secret that orders peer codes.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacyConfig {
+    #[serde(default)]
+    pub pseudonym_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -145,7 +158,38 @@ impl Config {
                 "peers: min_challenge_groups must be 2 or more and no more than max_challenge_groups".into(),
             ));
         }
+        if !config.tokens.is_empty() && config.privacy.pseudonym_key.is_none() {
+            return Err(invalid(
+                "tokens are configured but [privacy] has no pseudonym_key to order peer codes"
+                    .into(),
+            ));
+        }
+        for (i, t) in config.tokens.iter().enumerate() {
+            let digest = t.hash.strip_prefix("sha256:").unwrap_or("");
+            if digest.len() != 64 || !digest.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(invalid(format!(
+                    "tokens[{}]: hash must be `sha256:` and 64 hex digits (made by `ako token add`)",
+                    i + 1
+                )));
+            }
+            if (t.role == crate::privacy::Role::Leader) != t.org.is_some() {
+                return Err(invalid(format!(
+                    "tokens[{}]: a leader token names its org, and only a leader token does",
+                    i + 1
+                )));
+            }
+        }
         Ok(config)
+    }
+
+    /// The configuration file: `explicit`, else `AKO_CONFIG`, else `./ako.toml`.
+    pub fn path(explicit: Option<&Path>) -> PathBuf {
+        match explicit {
+            Some(p) => p.to_path_buf(),
+            None => std::env::var_os("AKO_CONFIG")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("ako.toml")),
+        }
     }
 
     /// Reads `explicit`, else `AKO_CONFIG`, else `./ako.toml` if it exists, else defaults.

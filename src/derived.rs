@@ -83,12 +83,16 @@ fn keep(
     if let Some(path) = path {
         let dir = path.parent().expect("cache files live in a folder");
         std::fs::create_dir_all(dir).map_err(|e| cache(&e))?;
-        let tmp = path.with_extension("parquet.tmp-ako");
-        let file = std::fs::File::create(&tmp).map_err(|e| cache(&e))?;
+        // A temporary name of its own: a server and a command may derive at once.
+        let tmp = tempfile::Builder::new()
+            .suffix(".tmp-ako")
+            .tempfile_in(dir)
+            .map_err(|e| cache(&e))?;
+        let file = tmp.reopen().map_err(|e| cache(&e))?;
         let mut writer = ArrowWriter::try_new(file, batch.schema(), None).map_err(|e| cache(&e))?;
         writer.write(&batch).map_err(|e| cache(&e))?;
         writer.close().map_err(|e| cache(&e))?;
-        std::fs::rename(&tmp, path).map_err(|e| cache(&e))?;
+        tmp.persist(path).map_err(|e| cache(&e.error))?;
     }
     let table_ = MemTable::try_new(batch.schema(), vec![vec![batch]]).map_err(|e| cache(&e))?;
     ctx.register_table(table, Arc::new(table_))
@@ -102,6 +106,10 @@ async fn from_cache(
     table: &str,
     path: Option<&Path>,
 ) -> Result<bool, DerivedError> {
+    // A long-lived session (the dashboard server) registered it for this lake version.
+    if ctx.table_exist(table).unwrap_or(false) {
+        return Ok(true);
+    }
     let Some(path) = path.filter(|p| p.is_file()) else {
         return Ok(false);
     };

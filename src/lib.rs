@@ -7,8 +7,10 @@
 
 pub mod analyst;
 pub mod catalog;
+pub mod chart;
 pub mod compliance;
 pub mod config;
+pub mod dashboard;
 pub mod derived;
 pub mod deviants;
 pub mod generate;
@@ -16,5 +18,8 @@ pub mod ingest;
 pub mod lake;
 pub mod model;
 pub mod peers;
+pub mod privacy;
 pub mod render;
 pub mod stats;
+pub mod table;
+pub mod web;

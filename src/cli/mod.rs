@@ -20,6 +20,7 @@ use ako::render::{self, TableFormat};
 use datafusion::prelude::SessionContext;
 
 mod peers;
+mod serve;
 mod stats;
 
 /// Exit code for refused input or input the user must correct (**contract**).
@@ -107,6 +108,15 @@ enum Command {
     Peers(peers::PeersArgs),
     /// Organisations significantly better than their peers, with the evidence.
     Deviants(peers::DeviantsArgs),
+    /// Serve the dashboards over HTTP (ingests the bundled sample if there is no lake).
+    Serve(serve::ServeArgs),
+    /// Bearer tokens for the dashboard server.
+    Token {
+        #[command(subcommand)]
+        command: serve::TokenCommand,
+    },
+    /// Write the public dashboards as a static folder, small cells suppressed.
+    Publish(serve::PublishArgs),
     /// Statistics on your own CSV table: SPC charts, funnels, rates, DSRs, ratios.
     Stats {
         #[command(subcommand)]
@@ -151,6 +161,9 @@ pub fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Stats { method } => stats::run(method),
+        Command::Serve(args) => serve::serve(args).await,
+        Command::Token { command } => serve::token(command),
+        Command::Publish(args) => serve::publish(args).await,
         Command::Peers(args) => peers::run(args).await,
         Command::Deviants(args) => peers::deviants_command(args).await,
         Command::Generate {

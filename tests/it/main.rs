@@ -2,6 +2,7 @@
 
 mod fixture;
 
+mod browser;
 mod compliance;
 mod crash;
 mod deviants;
@@ -13,6 +14,8 @@ mod reference;
 mod refusal;
 mod rejections;
 mod sample;
+mod server;
 mod stats_cli;
 mod stats_props;
 mod versions;
+mod web;

@@ -1,0 +1,211 @@
+//! `ako serve`, `ako token add` and `ako publish`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use indicatif::ProgressBar;
+
+use ako::catalog::{self, Catalog};
+use ako::compliance;
+use ako::config::Config;
+use ako::dashboard::{self, Dashboards};
+use ako::ingest::{self, IngestOptions, Status};
+use ako::lake::Lake;
+use ako::privacy::{Role, tokens};
+use ako::web::{self, AppState, Settings};
+
+use super::{UserError, user};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The lake folder; with no lake there, the bundled sample is ingested first.
+    #[arg(long, env = "AKO_LAKE", default_value = "lake")]
+    lake: PathBuf,
+    /// Address to listen on. Without tokens configured only loopback is allowed.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Configuration file (tokens, peer groups).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The folder of dashboard files.
+    #[arg(long, env = "AKO_DASHBOARDS")]
+    dashboards: Option<PathBuf>,
+    /// The folder of indicator SQL files.
+    #[arg(long, env = "AKO_QUERIES")]
+    queries: Option<PathBuf>,
+    /// Seconds between checks for a new lake version.
+    #[arg(long, default_value_t = 10)]
+    refresh: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// Folder to write the static site into (replaced whole).
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, env = "AKO_LAKE", default_value = "lake")]
+    lake: PathBuf,
+    #[arg(long)]
+    config: Option<PathBuf>,
+    #[arg(long, env = "AKO_DASHBOARDS")]
+    dashboards: Option<PathBuf>,
+    #[arg(long, env = "AKO_QUERIES")]
+    queries: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token; it is printed once and stored only as a hash.
+    Add {
+        #[arg(long, value_enum)]
+        role: Role,
+        /// The leader's organisation code.
+        #[arg(long)]
+        org: Option<String>,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+fn sample_dir() -> PathBuf {
+    let local = PathBuf::from("sample-data");
+    if local.join("extracts").is_dir() {
+        return local;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data")
+}
+
+async fn settings(
+    lake: &Path,
+    config: Option<&Path>,
+    dashboards: Option<PathBuf>,
+    queries: Option<PathBuf>,
+) -> anyhow::Result<Settings> {
+    let config = Config::load(config).map_err(user)?;
+    let dir = queries.unwrap_or_else(catalog::default_dir);
+    let catalog = Catalog::load(&dir)
+        .with_context(|| format!("loading indicators from {}", dir.display()))?;
+    let dir = dashboards.unwrap_or_else(dashboard::default_dir);
+    let dashboards = Dashboards::load(&dir, &catalog).map_err(user)?;
+    Ok(Settings {
+        lake: lake.to_path_buf(),
+        config,
+        catalog,
+        dashboards,
+        compliance_dir: compliance::default_dir(),
+    })
+}
+
+/// Ingests the bundled sample when the lake holds nothing yet.
+async fn ensure_lake(dir: &Path) -> anyhow::Result<()> {
+    let lake = Lake::open(dir).with_context(|| format!("opening the lake at {}", dir.display()))?;
+    if lake.snapshot(None).await?.lake_version.is_some() {
+        return Ok(());
+    }
+    let sample = sample_dir();
+    eprintln!(
+        "ako: no lake at {}; ingesting the bundled synthetic sample from {} first",
+        dir.display(),
+        sample.display()
+    );
+    let reports = ingest::ingest(
+        &lake,
+        &[sample],
+        &IngestOptions::default(),
+        &ProgressBar::hidden(),
+        &mut |_| {},
+    )
+    .await
+    .context("ingesting the sample")?;
+    let ingested = reports
+        .iter()
+        .filter(|r| r.status == Status::Ingested)
+        .count();
+    eprintln!("ako: ingested {ingested} sample files");
+    Ok(())
+}
+
+pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let settings = settings(
+        &args.lake,
+        args.config.as_deref(),
+        args.dashboards,
+        args.queries,
+    )
+    .await?;
+    if settings.config.tokens.is_empty() && !args.addr.ip().is_loopback() {
+        return Err(UserError(format!(
+            "no tokens are configured, so ako serves only on loopback, not {}; add one with `ako token add --role analyst` first",
+            args.addr
+        ))
+        .into());
+    }
+    ensure_lake(&args.lake).await?;
+    let state = AppState::open(settings).await?;
+    web::serve(state, args.addr, Duration::from_secs(args.refresh.max(1))).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
+    if !args.lake.exists() {
+        return Err(UserError(format!("no lake at {}", args.lake.display())).into());
+    }
+    let settings = settings(
+        &args.lake,
+        args.config.as_deref(),
+        args.dashboards,
+        args.queries,
+    )
+    .await?;
+    let state = AppState::open(settings).await?;
+    let summary = web::publish::publish(&state, &args.out).await?;
+    println!(
+        "published {} dashboards, {} panels (lake version {}) to {}; every figure suppressed for the public",
+        summary.dashboards,
+        summary.panels,
+        summary
+            .lake_version
+            .map_or("empty".into(), |v| v.to_string()),
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn token(command: TokenCommand) -> anyhow::Result<ExitCode> {
+    let TokenCommand::Add { role, org, config } = command;
+    let path = Config::path(config.as_deref());
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let parsed = Config::parse(&path, &text).map_err(user)?;
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let token = tokens::add(
+        &path,
+        &text,
+        parsed.privacy.pseudonym_key.is_some(),
+        role,
+        org.as_deref(),
+        &today,
+    )
+    .map_err(|e| match e {
+        tokens::TokenError::Io { .. } => anyhow::Error::new(e),
+        other => user(other),
+    })?;
+    // Re-read so a file this made invalid is caught now, not at the next start.
+    let text = std::fs::read_to_string(&path)?;
+    Config::parse(&path, &text).map_err(user)?;
+    println!("{token}");
+    eprintln!(
+        "ako: added a {} token{} to {}; it is shown only now. Send it as `Authorization: Bearer TOKEN`, or open /login?token=TOKEN once in a browser.",
+        role.name(),
+        org.map(|o| format!(" for {o}")).unwrap_or_default(),
+        path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,246 @@
+//! Computes panels: binds the chosen filter values as indicator parameters, runs the
+//! indicator once per lake version and parameter set (cached), then applies row filters.
+//! Privacy is the caller's next step; nothing here knows who is asking.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use datafusion::prelude::SessionContext;
+
+use super::{Dashboard, FilterKind, Panel, indicator_of};
+use crate::catalog::{Catalog, Indicator};
+use crate::config::Config;
+use crate::derived::{self, DerivedError};
+use crate::table::Table;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ComputeError {
+    #[error(transparent)]
+    Derived(#[from] DerivedError),
+    #[error("{0}")]
+    Arrow(#[from] datafusion::arrow::error::ArrowError),
+    #[error("{0}")]
+    Columns(String),
+}
+
+/// One lake version, open for queries.
+pub struct Source {
+    pub ctx: SessionContext,
+    pub lake_version: Option<i64>,
+    pub lake_root: PathBuf,
+    pub catalog: Arc<Catalog>,
+    pub config: Arc<Config>,
+    pub compliance_dir: PathBuf,
+}
+
+type Key = (Option<i64>, String, Vec<(String, String)>);
+
+/// Indicator results by lake version and parameters. Misses are computed one at a time:
+/// on two cores, two heavy queries at once only make both slower, and the second asker
+/// of the same panel then finds it cached.
+#[derive(Default)]
+pub struct Cache {
+    results: Mutex<HashMap<Key, Arc<Table>>>,
+    computing: tokio::sync::Mutex<()>,
+}
+
+impl Cache {
+    /// Forgets every result not of `lake_version`.
+    pub fn retain_version(&self, lake_version: Option<i64>) {
+        self.results
+            .lock()
+            .expect("cache lock")
+            .retain(|k, _| k.0 == lake_version);
+    }
+
+    pub fn len(&self) -> usize {
+        self.results.lock().expect("cache lock").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn get(&self, key: &Key) -> Option<Arc<Table>> {
+        self.results.lock().expect("cache lock").get(key).cloned()
+    }
+
+    /// The indicator's result with `params`, from the cache or computed now.
+    pub async fn run(
+        &self,
+        source: &Source,
+        indicator: &Indicator,
+        params: &[(String, String)],
+    ) -> Result<Arc<Table>, ComputeError> {
+        let mut sorted = params.to_vec();
+        sorted.sort();
+        let key = (source.lake_version, indicator.name.clone(), sorted);
+        if let Some(t) = self.get(&key) {
+            return Ok(t);
+        }
+        let _turn = self.computing.lock().await;
+        if let Some(t) = self.get(&key) {
+            return Ok(t);
+        }
+        let sources = derived::Sources {
+            catalog: &source.catalog,
+            config: &source.config,
+            compliance_dir: &source.compliance_dir,
+            cache: derived::Cache::for_lake(&source.lake_root, source.lake_version),
+        };
+        let batches = derived::run(&source.ctx, indicator, params, &sources).await?;
+        let table = Arc::new(Table::from_batches(&batches)?);
+        self.results
+            .lock()
+            .expect("cache lock")
+            .insert(key, table.clone());
+        Ok(table)
+    }
+}
+
+/// A computed panel, before privacy.
+#[derive(Debug, Clone)]
+pub struct PanelData {
+    pub table: Table,
+    /// The comparison series (`compare`), if the panel has one.
+    pub compare: Option<Table>,
+    /// The parameters the indicator ran with (fixed and chosen).
+    pub params: Vec<(String, String)>,
+    /// Row filters' values found in the result before filtering, for their menus.
+    pub options: BTreeMap<String, Vec<String>>,
+}
+
+/// Filter values chosen (already checked and held to what the viewer may choose);
+/// an empty value means "no choice".
+pub type Choices = BTreeMap<String, String>;
+
+/// The parameters a panel's indicator runs with: its fixed ones win over filters.
+pub fn params_for(
+    dashboard: &Dashboard,
+    panel: &Panel,
+    indicator: &Indicator,
+    fixed: &BTreeMap<String, String>,
+    choices: &Choices,
+) -> Vec<(String, String)> {
+    let mut params: Vec<(String, String)> =
+        fixed.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    for f in &dashboard.filters {
+        let skip = panel.ignore.contains(&f.name)
+            || (panel.peers_of_org && f.kind == FilterKind::Organisation)
+            || fixed.contains_key(&f.name);
+        if skip || !indicator.params.iter().any(|p| p.name == f.name) {
+            continue;
+        }
+        if let Some(v) = choices.get(&f.name).filter(|v| !v.is_empty()) {
+            params.push((f.name.clone(), v.clone()));
+        }
+    }
+    params
+}
+
+/// The result column a row filter reads.
+fn row_column(kind: FilterKind) -> Option<&'static str> {
+    match kind {
+        FilterKind::PeerGroup => Some("peer_group"),
+        FilterKind::Ethnicity => Some("ethnicity"),
+        FilterKind::Period => Some("period"),
+        _ => None,
+    }
+}
+
+fn row_filters(dashboard: &Dashboard, panel: &Panel, choices: &Choices, table: &mut Table) {
+    for f in &dashboard.filters {
+        if panel.ignore.contains(&f.name) || !f.kind.filters_rows() {
+            continue;
+        }
+        let Some(value) = choices.get(&f.name).filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        let Some(column) = row_column(f.kind) else {
+            continue;
+        };
+        let Some(c) = table.col(column) else {
+            continue;
+        };
+        if f.kind == FilterKind::Period {
+            let from = value.as_str();
+            table.retain(|_, row| {
+                row[c]
+                    .as_str()
+                    .is_none_or(|p| p.get(..4).unwrap_or(p) >= from)
+            });
+        } else {
+            table.retain(|_, row| row[c].as_str() == Some(value.as_str()));
+        }
+    }
+}
+
+fn keep(panel: &Panel, table: &mut Table) {
+    for (column, value) in &panel.keep {
+        if let Some(c) = table.col(column) {
+            table.retain(|_, row| row[c].as_str() == Some(value.as_str()));
+        }
+    }
+}
+
+/// Computes one panel.
+pub async fn panel(
+    cache: &Cache,
+    source: &Source,
+    dashboard: &Dashboard,
+    panel: &Panel,
+    choices: &Choices,
+) -> Result<PanelData, ComputeError> {
+    let indicator = indicator_of(&source.catalog, panel);
+    let params = params_for(dashboard, panel, indicator, &panel.params, choices);
+    let mut table = (*cache.run(source, indicator, &params).await?).clone();
+    // An empty result may come without columns; there is nothing to check or show.
+    if !table.columns.is_empty() {
+        dashboard
+            .check_columns(panel, &table.columns)
+            .map_err(ComputeError::Columns)?;
+    }
+    let mut options = BTreeMap::new();
+    for f in dashboard
+        .filters
+        .iter()
+        .filter(|f| matches!(f.kind, FilterKind::PeerGroup | FilterKind::Ethnicity))
+    {
+        if let Some(column) = row_column(f.kind) {
+            let mut values = table.distinct(column);
+            values.sort();
+            options.insert(f.name.clone(), values);
+        }
+    }
+    row_filters(dashboard, panel, choices, &mut table);
+    keep(panel, &mut table);
+    if panel.peers_of_org
+        && let Some(org) = choices.get("org").filter(|o| !o.is_empty())
+    {
+        let group = (0..table.rows.len())
+            .find(|&r| table.text(r, "org_code") == Some(org.as_str()))
+            .and_then(|r| table.text(r, "peer_group").map(str::to_string));
+        if let (Some(group), Some(c)) = (group, table.col("peer_group")) {
+            table.retain(|_, row| row[c].as_str() == Some(group.as_str()));
+        }
+    }
+    let compare = match &panel.compare {
+        None => None,
+        Some(fixed) => {
+            let mut all = panel.params.clone();
+            all.extend(fixed.clone());
+            let params = params_for(dashboard, panel, indicator, &all, choices);
+            let mut t = (*cache.run(source, indicator, &params).await?).clone();
+            row_filters(dashboard, panel, choices, &mut t);
+            keep(panel, &mut t);
+            Some(t)
+        }
+    };
+    Ok(PanelData {
+        table,
+        compare,
+        params,
+        options,
+    })
+}

@@ -1,0 +1,247 @@
+//! Who may see what (DESIGN.md section 8, **contract**): roles, bearer tokens stored
+//! hashed, stable peer codes in place of other organisations' names, and small-cell
+//! suppression. Everything a non-analyst receives has passed through [`Viewer::protect`].
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::table::{Cell, Table};
+
+pub mod suppress;
+pub mod tokens;
+
+/// A role (**contract** names).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Everything, named, unsuppressed.
+    Analyst,
+    /// Their own organisation named; others by stable peer codes; suppressed.
+    Leader,
+    /// Every organisation by peer code; suppressed.
+    Facilitator,
+    /// Published outputs only: pseudonymised and suppressed.
+    Public,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Analyst, Role::Leader, Role::Facilitator, Role::Public];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Analyst => "analyst",
+            Role::Leader => "leader",
+            Role::Facilitator => "facilitator",
+            Role::Public => "public",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.name() == text)
+    }
+}
+
+/// The person asking: a role and, for a leader, their organisation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Viewer {
+    pub role: Role,
+    pub org: Option<String>,
+}
+
+impl Viewer {
+    pub fn analyst() -> Viewer {
+        Viewer {
+            role: Role::Analyst,
+            org: None,
+        }
+    }
+
+    pub fn public() -> Viewer {
+        Viewer {
+            role: Role::Public,
+            org: None,
+        }
+    }
+
+    pub fn leader(org: &str) -> Viewer {
+        Viewer {
+            role: Role::Leader,
+            org: Some(org.to_string()),
+        }
+    }
+
+    /// Whether this viewer may see `org_code` by its name and code.
+    pub fn may_name(&self, org_code: &str) -> bool {
+        self.role == Role::Analyst || self.org.as_deref() == Some(org_code)
+    }
+
+    /// Rewrites a result for this viewer: other organisations' codes become peer codes,
+    /// their names disappear, and (for everyone but analysts) small cells are suppressed
+    /// with complementary suppression. Returns how many rows were suppressed.
+    pub fn protect(&self, table: &mut Table, peers: &Pseudonyms, rules: &suppress::Rules) -> usize {
+        if self.role == Role::Analyst {
+            return 0;
+        }
+        let suppressed = suppress::suppress(table, rules);
+        peers.relabel(self, table);
+        suppressed
+    }
+}
+
+/// Stable peer codes (`P01`, `P02`, …): organisations ranked by a keyed hash of their
+/// code, so the codes do not follow the alphabet (or size) and cannot be worked out by
+/// anyone without the key, yet stay the same from one request and lake version to the
+/// next while the organisations do.
+#[derive(Debug, Clone, Default)]
+pub struct Pseudonyms {
+    codes: BTreeMap<String, String>,
+    names: BTreeMap<String, String>,
+}
+
+/// Columns that carry an organisation's identity.
+const ORG_CODE_COLUMNS: [&str; 2] = ["org_code", "organisation"];
+const ORG_NAME_COLUMNS: [&str; 1] = ["org_name"];
+
+impl Pseudonyms {
+    /// `orgs`: every organisation's code and name.
+    pub fn new(key: &str, orgs: &[(String, String)]) -> Pseudonyms {
+        let mut ranked: Vec<([u8; 32], &String)> = orgs
+            .iter()
+            .map(|(code, _)| {
+                let mut h = Sha256::new();
+                h.update(key.as_bytes());
+                h.update([0]);
+                h.update(code.as_bytes());
+                (h.finalize().into(), code)
+            })
+            .collect();
+        ranked.sort();
+        let width = orgs.len().to_string().len().max(2);
+        let codes = ranked
+            .iter()
+            .enumerate()
+            .map(|(i, (_, code))| ((*code).clone(), format!("P{:0width$}", i + 1)))
+            .collect();
+        Pseudonyms {
+            codes,
+            names: orgs.iter().cloned().collect(),
+        }
+    }
+
+    /// How `viewer` sees `org_code`.
+    pub fn label(&self, viewer: &Viewer, org_code: &str) -> String {
+        if viewer.may_name(org_code) {
+            org_code.to_string()
+        } else {
+            self.codes
+                .get(org_code)
+                .cloned()
+                .unwrap_or_else(|| "P??".into())
+        }
+    }
+
+    /// The organisation's name for a viewer who may name it.
+    pub fn name(&self, org_code: &str) -> Option<&str> {
+        self.names.get(org_code).map(String::as_str)
+    }
+
+    /// Every code and name `viewer` must never receive.
+    pub fn forbidden(&self, viewer: &Viewer) -> Vec<&str> {
+        self.names
+            .iter()
+            .filter(|(code, _)| !viewer.may_name(code))
+            .flat_map(|(code, name)| [code.as_str(), name.as_str()])
+            .collect()
+    }
+
+    /// All organisation codes, in code order.
+    pub fn orgs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.names.iter().map(|(c, n)| (c.as_str(), n.as_str()))
+    }
+
+    fn relabel(&self, viewer: &Viewer, table: &mut Table) {
+        let code_cols: Vec<usize> = ORG_CODE_COLUMNS
+            .iter()
+            .filter_map(|c| table.col(c))
+            .collect();
+        let name_cols: Vec<usize> = ORG_NAME_COLUMNS
+            .iter()
+            .filter_map(|c| table.col(c))
+            .collect();
+        for row in &mut table.rows {
+            let own = code_cols
+                .first()
+                .and_then(|&c| row[c].as_str())
+                .is_some_and(|code| viewer.may_name(code));
+            for &c in &code_cols {
+                if let Cell::Text(code) = &row[c] {
+                    row[c] = Cell::Text(self.label(viewer, code));
+                }
+            }
+            if !own {
+                for &c in &name_cols {
+                    row[c] = Cell::Null;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn orgs() -> Vec<(String, String)> {
+        ["AKL", "CMH", "WTN", "CAN"]
+            .iter()
+            .map(|c| (c.to_string(), format!("{c} health")))
+            .collect()
+    }
+
+    #[test]
+    fn peer_codes_are_stable_distinct_and_keyed() {
+        let a = Pseudonyms::new("key one", &orgs());
+        let b = Pseudonyms::new("key one", &orgs());
+        let c = Pseudonyms::new("key two", &orgs());
+        let leader = Viewer::leader("CMH");
+        let labels: Vec<String> = ["AKL", "WTN", "CAN"]
+            .iter()
+            .map(|o| a.label(&leader, o))
+            .collect();
+        assert_eq!(
+            labels,
+            ["AKL", "WTN", "CAN"]
+                .iter()
+                .map(|o| b.label(&leader, o))
+                .collect::<Vec<_>>()
+        );
+        let mut sorted = labels.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 3);
+        assert!(labels.iter().all(|l| l.starts_with('P') && l.len() == 3));
+        assert_eq!(a.label(&leader, "CMH"), "CMH");
+        // Another key gives another order for at least one organisation.
+        let all = ["AKL", "CMH", "WTN", "CAN"];
+        let public = Viewer::public();
+        assert!(
+            all.iter()
+                .any(|o| a.label(&public, o) != c.label(&public, o))
+        );
+        assert_eq!(a.forbidden(&leader).len(), 6);
+    }
+}

@@ -1,0 +1,947 @@
+//! The dashboard server: server-rendered HTML, a JSON API for every panel, CSV and chart
+//! downloads. It calls the library (dashboard → privacy → chart) and never builds SQL:
+//! request values reach indicators only as typed parameters checked against the
+//! indicator's declared values.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path as UrlPath, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use serde::Serialize;
+use serde_json::json;
+use tower_http::compression::CompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::catalog::{Catalog, Estimate};
+use crate::chart::{self, model::Context};
+use crate::config::Config;
+use crate::dashboard::compute::{self, Cache, Choices, PanelData, Source};
+use crate::dashboard::{ChartKind, Dashboard, Dashboards, FilterKind, Panel, indicator_of};
+use crate::lake::{Lake, LakeError};
+use crate::privacy::suppress::{self, Rules};
+use crate::privacy::{Pseudonyms, Role, Viewer, tokens};
+use crate::table::Table;
+
+mod pages;
+pub mod publish;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    #[error("reading organisations: {0}")]
+    Query(#[from] datafusion::error::DataFusionError),
+    #[error("{0}")]
+    Refused(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What the server serves.
+pub struct Settings {
+    pub lake: PathBuf,
+    pub config: Config,
+    pub catalog: Catalog,
+    pub dashboards: Dashboards,
+    pub compliance_dir: PathBuf,
+}
+
+/// The lake version being served, with what is read from it once.
+pub struct Current {
+    pub source: Source,
+    pub pseudonyms: Pseudonyms,
+    /// (org_code, started date, title).
+    pub ideas: Vec<(String, String, String)>,
+    /// Calendar years with episodes, for the period filter.
+    pub years: Vec<String>,
+}
+
+/// Shared server state.
+pub struct AppState {
+    pub settings: Settings,
+    current: RwLock<Arc<Current>>,
+    pub cache: Cache,
+    lake: Lake,
+    catalog: Arc<Catalog>,
+    config: Arc<Config>,
+}
+
+impl AppState {
+    pub async fn open(settings: Settings) -> Result<Arc<AppState>, WebError> {
+        let lake = Lake::open(&settings.lake)?;
+        let catalog = Arc::new(settings.catalog.clone());
+        let config = Arc::new(settings.config.clone());
+        let current = load(&lake, &settings, &catalog, &config).await?;
+        Ok(Arc::new(AppState {
+            settings,
+            current: RwLock::new(Arc::new(current)),
+            cache: Cache::default(),
+            lake,
+            catalog,
+            config,
+        }))
+    }
+
+    pub fn current(&self) -> Arc<Current> {
+        self.current.read().expect("state lock").clone()
+    }
+
+    /// Whether requests must carry a token (any are configured).
+    pub fn tokens_required(&self) -> bool {
+        !self.settings.config.tokens.is_empty()
+    }
+
+    /// Moves to the lake's newest version if an ingest made one; returns whether it did.
+    /// Cached panels of older versions are dropped.
+    pub async fn refresh(&self) -> Result<bool, WebError> {
+        let latest = self.lake.snapshot(None).await?.lake_version;
+        if latest == self.current().source.lake_version {
+            return Ok(false);
+        }
+        let next = load(&self.lake, &self.settings, &self.catalog, &self.config).await?;
+        let version = next.source.lake_version;
+        *self.current.write().expect("state lock") = Arc::new(next);
+        self.cache.retain_version(version);
+        tracing::info!(lake_version = ?version, "serving a new lake version");
+        Ok(true)
+    }
+}
+
+async fn load(
+    lake: &Lake,
+    settings: &Settings,
+    catalog: &Arc<Catalog>,
+    config: &Arc<Config>,
+) -> Result<Current, WebError> {
+    let snapshot = lake.snapshot(None).await?;
+    let ctx = lake.session(&snapshot).await?;
+    let orgs = strings(
+        &ctx,
+        "SELECT org_code, name FROM organisations ORDER BY org_code",
+    )
+    .await?;
+    let key = settings
+        .config
+        .privacy
+        .pseudonym_key
+        .clone()
+        .unwrap_or_else(|| "ako: no key configured".into());
+    let pseudonyms = Pseudonyms::new(
+        &key,
+        &orgs
+            .into_iter()
+            .map(|r| (r[0].clone(), r[1].clone()))
+            .collect::<Vec<_>>(),
+    );
+    let ideas = strings(
+        &ctx,
+        "SELECT org_code, CAST(started AS VARCHAR) AS started_on, title FROM change_ideas ORDER BY started_on",
+    )
+    .await?
+    .into_iter()
+    .map(|r| (r[0].clone(), r[1].clone(), r[2].clone()))
+    .collect();
+    let years = strings(
+        &ctx,
+        "SELECT DISTINCT substr(month, 1, 4) AS year FROM episodes ORDER BY year",
+    )
+    .await?
+    .into_iter()
+    .map(|r| r[0].clone())
+    .collect();
+    Ok(Current {
+        source: Source {
+            ctx,
+            lake_version: snapshot.lake_version,
+            lake_root: settings.lake.clone(),
+            catalog: catalog.clone(),
+            config: config.clone(),
+            compliance_dir: settings.compliance_dir.clone(),
+        },
+        pseudonyms,
+        ideas,
+        years,
+    })
+}
+
+async fn strings(
+    ctx: &datafusion::prelude::SessionContext,
+    sql: &str,
+) -> Result<Vec<Vec<String>>, WebError> {
+    let batches = ctx.sql(sql).await?.collect().await?;
+    let table = Table::from_batches(&batches).map_err(|e| WebError::Refused(e.to_string()))?;
+    Ok(table
+        .rows
+        .iter()
+        .map(|r| r.iter().map(|c| c.display()).collect())
+        .collect())
+}
+
+/// The routes.
+pub fn router(state: Arc<AppState>) -> Router {
+    let csp = HeaderValue::from_static(
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+    );
+    Router::new()
+        .route("/", get(pages::index))
+        .route("/healthz", get(healthz))
+        .route("/login", get(login))
+        .route("/logout", get(logout))
+        .route("/dashboards/{id}", get(pages::dashboard))
+        .route("/api/dashboards", get(api_dashboards))
+        .route("/api/dashboards/{id}", get(api_dashboard))
+        .route("/api/dashboards/{id}/panels/{panel}", get(api_panel))
+        .route(
+            "/api/dashboards/{id}/panels/{panel}/data.csv",
+            get(panel_csv),
+        )
+        .route(
+            "/api/dashboards/{id}/panels/{panel}/chart.svg",
+            get(panel_svg),
+        )
+        .route(
+            "/api/dashboards/{id}/panels/{panel}/chart.png",
+            get(panel_png),
+        )
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            csp,
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        ))
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves until Ctrl-C or SIGTERM, checking every `refresh` for a new lake version.
+pub async fn serve(
+    state: Arc<AppState>,
+    addr: SocketAddr,
+    refresh: Duration,
+) -> Result<(), WebError> {
+    if !state.tokens_required() && !addr.ip().is_loopback() {
+        return Err(WebError::Refused(format!(
+            "no tokens are configured, so ako serves only on loopback (127.0.0.1 or ::1), not {addr}; add one with `ako token add --role analyst` first"
+        )));
+    }
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    if state.tokens_required() {
+        eprintln!(
+            "ako: serving http://{bound}/ ; {} token(s) configured; requests without one see public dashboards only",
+            state.settings.config.tokens.len()
+        );
+    } else {
+        eprintln!(
+            "ako: serving http://{bound}/ on loopback only: no tokens are configured, so everyone here is an analyst"
+        );
+    }
+    let watcher = state.clone();
+    let watch = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(refresh);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            if let Err(e) = watcher.refresh().await {
+                tracing::warn!("checking the lake for a new version: {e}");
+            }
+        }
+    });
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    watch.abort();
+    eprintln!("ako: stopped");
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// An error response: JSON for the API, a short page otherwise.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+    fn not_found(what: &str) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, format!("no {what}"))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            [(header::CONTENT_TYPE, "application/json")],
+            json!({ "error": self.message, "status": self.status.as_u16() }).to_string(),
+        )
+            .into_response()
+    }
+}
+
+const COOKIE: &str = "ako_token";
+
+/// Who is asking: without configured tokens everyone (on loopback) is an analyst; with
+/// them, a bearer token or the login cookie names the viewer, and no token means public.
+pub fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Viewer, ApiError> {
+    if !state.tokens_required() {
+        return Ok(Viewer::analyst());
+    }
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_string);
+    let cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix("ako_token=").map(str::to_string));
+    match bearer.or(cookie) {
+        None => Ok(Viewer::public()),
+        Some(token) => tokens::verify(&state.settings.config.tokens, &token)
+            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "this token is not recognised")),
+    }
+}
+
+async fn healthz(State(state): State<Arc<AppState>>) -> Response {
+    let current = state.current();
+    axum::Json(json!({
+        "status": "ok",
+        "lake_version": current.source.lake_version,
+        "dashboards": state.settings.dashboards.list.len(),
+        "cached_results": state.cache.len(),
+    }))
+    .into_response()
+}
+
+async fn login(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let token = q.get("token").map(String::as_str).unwrap_or("");
+    if tokens::verify(&state.settings.config.tokens, token).is_none() {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "this token is not recognised",
+        ));
+    }
+    let cookie = format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/");
+    let mut response = Redirect::to("/").into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie)
+            .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "a token is letters and digits"))?,
+    );
+    Ok(response)
+}
+
+async fn logout() -> Response {
+    let mut response = Redirect::to("/").into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("ako_token=; Max-Age=0; Path=/"),
+    );
+    response
+}
+
+/// A dashboard the viewer may open.
+fn dashboard_for<'a>(
+    state: &'a AppState,
+    id: &str,
+    viewer: &Viewer,
+) -> Result<&'a Dashboard, ApiError> {
+    let d = state
+        .settings
+        .dashboards
+        .get(id)
+        .ok_or_else(|| ApiError::not_found(&format!("dashboard `{id}`")))?;
+    if !d.open_to(viewer.role) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "the {} dashboard is for {}",
+                d.id,
+                d.audience
+                    .iter()
+                    .map(|r| r.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    Ok(d)
+}
+
+/// A filter's choices as the viewer sees them: (value, label).
+#[derive(Debug, Clone, Serialize)]
+pub struct FilterView {
+    pub name: String,
+    pub kind: FilterKind,
+    pub label: String,
+    pub value: String,
+    pub options: Vec<(String, String)>,
+    /// A leader's organisation cannot be changed.
+    pub locked: bool,
+}
+
+fn param_values(state: &AppState, d: &Dashboard, name: &str) -> Vec<String> {
+    d.panels
+        .iter()
+        .filter_map(|p| state.settings.catalog.get(&p.indicator).ok())
+        .flat_map(|i| i.params.iter())
+        .find(|p| p.name == name)
+        .map(|p| p.allowed.clone())
+        .unwrap_or_default()
+}
+
+fn param_default(state: &AppState, d: &Dashboard, name: &str) -> String {
+    d.panels
+        .iter()
+        .filter_map(|p| state.settings.catalog.get(&p.indicator).ok())
+        .flat_map(|i| i.params.iter())
+        .find(|p| p.name == name)
+        .map(|p| p.default.clone())
+        .unwrap_or_default()
+}
+
+/// Reads filter values from the query string, holding each to what the viewer may
+/// choose. Returns the internal choices (real organisation codes) and the filters as
+/// the viewer sees them (peer codes).
+pub fn choose(
+    state: &AppState,
+    current: &Current,
+    d: &Dashboard,
+    viewer: &Viewer,
+    query: &BTreeMap<String, String>,
+) -> Result<(Choices, Vec<FilterView>), ApiError> {
+    let mut choices = Choices::new();
+    let mut views = Vec::new();
+    let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, m);
+    for f in &d.filters {
+        let asked = query
+            .get(&f.name)
+            .cloned()
+            .or_else(|| f.default.clone())
+            .unwrap_or_default();
+        let label = if f.label.is_empty() {
+            f.name.clone()
+        } else {
+            f.label.clone()
+        };
+        let mut locked = false;
+        let (value, shown, options): (String, String, Vec<(String, String)>) = match f.kind {
+            FilterKind::Organisation => {
+                let peers = &current.pseudonyms;
+                match viewer.role {
+                    Role::Analyst => {
+                        if !asked.is_empty() && peers.name(&asked).is_none() {
+                            return Err(bad(format!("no organisation `{asked}`")));
+                        }
+                        let mut o = vec![(String::new(), "All organisations".to_string())];
+                        o.extend(
+                            peers
+                                .orgs()
+                                .map(|(c, n)| (c.to_string(), format!("{c} — {n}"))),
+                        );
+                        (asked.clone(), asked, o)
+                    }
+                    Role::Leader => {
+                        locked = true;
+                        let own = viewer.org.clone().unwrap_or_default();
+                        let name = peers.name(&own).unwrap_or("").to_string();
+                        (
+                            own.clone(),
+                            own.clone(),
+                            vec![(own.clone(), format!("{own} — {name}"))],
+                        )
+                    }
+                    Role::Facilitator | Role::Public => {
+                        let mut coded: Vec<(String, String)> = peers
+                            .orgs()
+                            .map(|(c, _)| (peers.label(viewer, c), c.to_string()))
+                            .collect();
+                        coded.sort();
+                        // What a facilitator or the public asks for is a peer code.
+                        // A dashboard's default names a real organisation; showing it
+                        // selected would tell them which peer code it is, so they
+                        // start from every organisation instead.
+                        let from_file = !query.contains_key(&f.name);
+                        let found = coded.iter().find(|(p, _)| *p == asked);
+                        let (real, shown) = match found {
+                            _ if asked.is_empty() || from_file => (String::new(), String::new()),
+                            Some((p, c)) => (c.clone(), p.clone()),
+                            None => return Err(bad(format!("no organisation `{asked}`"))),
+                        };
+                        let mut o = vec![(String::new(), "All organisations".to_string())];
+                        o.extend(coded.iter().map(|(p, _)| (p.clone(), p.clone())));
+                        (real, shown, o)
+                    }
+                }
+            }
+            FilterKind::Grain | FilterKind::Practice | FilterKind::Grouping => {
+                let allowed = param_values(state, d, &f.name);
+                let value = if asked.is_empty() {
+                    param_default(state, d, &f.name)
+                } else {
+                    asked
+                };
+                if !allowed.is_empty() && !allowed.contains(&value) {
+                    return Err(bad(format!(
+                        "{} must be one of {}, not `{value}`",
+                        f.name,
+                        allowed.join(", ")
+                    )));
+                }
+                let o = allowed
+                    .iter()
+                    .map(|a| (a.clone(), a.replace('_', " ")))
+                    .collect();
+                (value.clone(), value, o)
+            }
+            FilterKind::Period => {
+                if !asked.is_empty() && !current.years.contains(&asked) {
+                    return Err(bad(format!("no data for the year `{asked}`")));
+                }
+                let mut o = vec![(String::new(), "All years".to_string())];
+                o.extend(
+                    current
+                        .years
+                        .iter()
+                        .map(|y| (y.clone(), format!("from {y}"))),
+                );
+                (asked.clone(), asked, o)
+            }
+            FilterKind::PeerGroup | FilterKind::Ethnicity => {
+                // Options come from the data (see `add_options`); a value is only ever
+                // compared with cells, never placed in SQL.
+                (
+                    asked.clone(),
+                    asked,
+                    vec![(String::new(), "All".to_string())],
+                )
+            }
+        };
+        choices.insert(f.name.clone(), value);
+        views.push(FilterView {
+            name: f.name.clone(),
+            kind: f.kind,
+            label,
+            value: shown,
+            options,
+            locked,
+        });
+    }
+    Ok((choices, views))
+}
+
+/// Adds the values found in the data to row filters' options.
+fn add_options(views: &mut [FilterView], data: &PanelData) {
+    for v in views.iter_mut() {
+        if let Some(values) = data.options.get(&v.name) {
+            for value in values {
+                if !v.options.iter().any(|(o, _)| o == value) {
+                    v.options.push((value.clone(), value.replace('_', " ")));
+                }
+            }
+        }
+    }
+}
+
+/// A panel as the viewer may see it.
+pub struct Shown {
+    pub table: Table,
+    pub compare: Option<Table>,
+    pub suppressed: usize,
+    pub model: chart::Model,
+    pub params: Vec<(String, String)>,
+}
+
+/// Computes a panel and applies the viewer's privacy rules before anything is drawn.
+pub async fn show(
+    state: &AppState,
+    current: &Current,
+    d: &Dashboard,
+    panel: &Panel,
+    viewer: &Viewer,
+    choices: &Choices,
+    views: &mut [FilterView],
+) -> Result<Shown, ApiError> {
+    let data = compute::panel(&state.cache, &current.source, d, panel, choices)
+        .await
+        .map_err(|e| {
+            tracing::error!(panel = %panel.id, "computing: {e}");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("panel {}: {e}", panel.id),
+            )
+        })?;
+    add_options(views, &data);
+    let indicator = indicator_of(&state.settings.catalog, panel);
+    let mut rules = Rules {
+        counts: suppress::Rules::default().counts,
+        ..Rules::default()
+    };
+    rules
+        .counts
+        .extend(["denominator", "comparison_denominator"].map(String::from));
+    rules.counts.extend(panel.counts.iter().cloned());
+    if indicator
+        .measures
+        .iter()
+        .any(|m| m.role == "denominator" && m.column == "bed_days")
+    {
+        rules.bed_days = Some("denominator".into());
+    }
+    let mut table = data.table;
+    let suppressed = viewer.protect(&mut table, &current.pseudonyms, &rules);
+    let compare = data.compare.map(|mut c| {
+        viewer.protect(&mut c, &current.pseudonyms, &rules);
+        c
+    });
+    if !panel.columns.is_empty() {
+        let mut keep: Vec<String> = panel.columns.clone();
+        if table.col(suppress::REASON).is_some() {
+            keep.push(suppress::REASON.into());
+        }
+        table = project(&table, &keep);
+    }
+    let org = choices.get("org").filter(|o| !o.is_empty());
+    let context = Context {
+        lake_version: current.source.lake_version,
+        highlight: viewer
+            .org
+            .clone()
+            .or_else(|| org.map(|o| current.pseudonyms.label(viewer, o))),
+        annotations: match org {
+            Some(o) if viewer.may_name(o) => current
+                .ideas
+                .iter()
+                .filter(|(c, _, _)| c == o)
+                .map(|(_, d, t)| (d.clone(), t.clone()))
+                .collect(),
+            _ => Vec::new(),
+        },
+        suppressed,
+    };
+    let model = chart::build(panel, indicator, &table, compare.as_ref(), &context);
+    Ok(Shown {
+        table,
+        compare,
+        suppressed,
+        model,
+        params: data.params,
+    })
+}
+
+fn project(table: &Table, columns: &[String]) -> Table {
+    let idx: Vec<usize> = columns.iter().filter_map(|c| table.col(c)).collect();
+    Table {
+        columns: idx.iter().map(|&i| table.columns[i].clone()).collect(),
+        rows: table
+            .rows
+            .iter()
+            .map(|r| idx.iter().map(|&i| r[i].clone()).collect())
+            .collect(),
+    }
+}
+
+/// URLs of a panel's outputs, keeping the filter values.
+pub fn panel_links(
+    d: &Dashboard,
+    panel: &Panel,
+    views: &[FilterView],
+) -> BTreeMap<&'static str, String> {
+    let q = query_string(views);
+    let base = format!("/api/dashboards/{}/panels/{}", d.id, panel.id);
+    let mut links = BTreeMap::new();
+    links.insert("json", format!("{base}{q}"));
+    links.insert("csv", format!("{base}/data.csv{q}"));
+    if panel.chart.has_chart() {
+        links.insert("svg", format!("{base}/chart.svg{q}"));
+        links.insert("png", format!("{base}/chart.png{q}"));
+    }
+    links
+}
+
+/// `?name=value&…` of the filters with a value (the viewer's own labels).
+pub fn query_string(views: &[FilterView]) -> String {
+    let pairs: Vec<String> = views
+        .iter()
+        .filter(|v| !v.value.is_empty() && !v.locked)
+        .map(|v| format!("{}={}", enc(&v.name), enc(&v.value)))
+        .collect();
+    if pairs.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", pairs.join("&"))
+    }
+}
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+async fn api_dashboards(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let viewer = viewer(&state, &headers)?;
+    let list: Vec<_> = state
+        .settings
+        .dashboards
+        .list
+        .iter()
+        .filter(|d| d.open_to(viewer.role))
+        .map(|d| {
+            json!({
+                "id": d.id,
+                "title": d.title,
+                "description": d.description,
+                "audience": d.audience,
+                "html": format!("/dashboards/{}", d.id),
+                "api": format!("/api/dashboards/{}", d.id),
+                "filters": d.filters.iter().map(|f| json!({"name": f.name, "kind": f.kind, "label": f.label})).collect::<Vec<_>>(),
+                "panels": d.panels.iter().map(|p| {
+                    let links = panel_links(d, p, &[]);
+                    json!({"id": p.id, "title": p.title, "indicator": p.indicator, "chart": p.chart,
+                           "json": links.get("json"), "csv": links.get("csv"),
+                           "svg": links.get("svg"), "png": links.get("png")})
+                }).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(axum::Json(json!({ "role": viewer.role, "dashboards": list })).into_response())
+}
+
+async fn api_dashboard(
+    State(state): State<Arc<AppState>>,
+    UrlPath(id): UrlPath<String>,
+    Query(query): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let viewer = viewer(&state, &headers)?;
+    let d = dashboard_for(&state, &id, &viewer)?;
+    let current = state.current();
+    let (_, views) = choose(&state, &current, d, &viewer, &query)?;
+    let panels: Vec<_> = d
+        .panels
+        .iter()
+        .map(|p| {
+            let links = panel_links(d, p, &views);
+            json!({"id": p.id, "title": p.title, "indicator": p.indicator, "chart": p.chart,
+                   "width": p.width, "links": links})
+        })
+        .collect();
+    Ok(axum::Json(json!({
+        "id": d.id, "title": d.title, "description": d.description,
+        "audience": d.audience, "role": viewer.role,
+        "lake_version": current.source.lake_version,
+        "filters": views, "panels": panels,
+    }))
+    .into_response())
+}
+
+struct PanelRequest {
+    viewer: Viewer,
+    current: Arc<Current>,
+    shown: Shown,
+    views: Vec<FilterView>,
+}
+
+async fn panel_request(
+    state: &AppState,
+    id: &str,
+    panel_id: &str,
+    query: &BTreeMap<String, String>,
+    headers: &HeaderMap,
+) -> Result<(PanelRequest, Dashboard, Panel), ApiError> {
+    let viewer = viewer(state, headers)?;
+    let d = dashboard_for(state, id, &viewer)?;
+    let panel = d
+        .panel(panel_id)
+        .ok_or_else(|| ApiError::not_found(&format!("panel `{panel_id}` in {id}")))?;
+    let current = state.current();
+    let (choices, mut views) = choose(state, &current, d, &viewer, query)?;
+    let shown = show(state, &current, d, panel, &viewer, &choices, &mut views).await?;
+    Ok((
+        PanelRequest {
+            viewer,
+            current,
+            shown,
+            views,
+        },
+        d.clone(),
+        panel.clone(),
+    ))
+}
+
+async fn api_panel(
+    State(state): State<Arc<AppState>>,
+    UrlPath((id, panel_id)): UrlPath<(String, String)>,
+    Query(query): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (r, d, panel) = panel_request(&state, &id, &panel_id, &query, &headers).await?;
+    let indicator = indicator_of(&state.settings.catalog, &panel);
+    let params: BTreeMap<_, _> = r
+        .shown
+        .params
+        .iter()
+        .filter(|(k, _)| k != "org" || r.viewer.role == Role::Analyst)
+        .cloned()
+        .collect();
+    let body = json!({
+        "dashboard": d.id,
+        "panel": panel.id,
+        "title": panel.title,
+        "indicator": indicator.name,
+        "indicator_title": indicator.title,
+        "unit": indicator.unit,
+        "chart": panel.chart,
+        "estimate": indicator.estimate.map(|e| match e {
+            Estimate::Poisson => "poisson", Estimate::Wilson => "wilson", Estimate::Ratio => "none",
+            Estimate::Dsr => "dsr", Estimate::RateRatio => "rate_ratio" }),
+        "role": r.viewer.role,
+        "lake_version": r.current.source.lake_version,
+        "period": r.shown.model.footer,
+        "description": r.shown.model.description,
+        "params": params,
+        "filters": r.views,
+        "suppressed": r.shown.suppressed,
+        "columns": r.shown.table.columns,
+        "rows": r.shown.table.rows_json(),
+        "compare": r.shown.compare.as_ref().map(|c| c.rows_json()),
+        "links": panel_links(&d, &panel, &r.views),
+    });
+    Ok(axum::Json(body).into_response())
+}
+
+fn download_name(d: &Dashboard, panel: &Panel, lake_version: Option<i64>, ext: &str) -> String {
+    format!(
+        "attachment; filename=\"ako-{}-{}-v{}.{ext}\"",
+        d.id,
+        panel.id,
+        lake_version.map_or("0".into(), |v| v.to_string())
+    )
+}
+
+async fn panel_csv(
+    State(state): State<Arc<AppState>>,
+    UrlPath((id, panel_id)): UrlPath<(String, String)>,
+    Query(query): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (r, d, panel) = panel_request(&state, &id, &panel_id, &query, &headers).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                download_name(&d, &panel, r.current.source.lake_version, "csv"),
+            ),
+        ],
+        r.shown.table.to_csv(),
+    )
+        .into_response())
+}
+
+async fn panel_svg(
+    State(state): State<Arc<AppState>>,
+    UrlPath((id, panel_id)): UrlPath<(String, String)>,
+    Query(query): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (r, d, panel) = panel_request(&state, &id, &panel_id, &query, &headers).await?;
+    if panel.chart == ChartKind::Table {
+        return Err(ApiError::not_found("chart: this panel is a table"));
+    }
+    let svg = chart::svg(&r.shown.model)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                download_name(&d, &panel, r.current.source.lake_version, "svg")
+                    .replace("attachment", "inline"),
+            ),
+        ],
+        svg,
+    )
+        .into_response())
+}
+
+async fn panel_png(
+    State(state): State<Arc<AppState>>,
+    UrlPath((id, panel_id)): UrlPath<(String, String)>,
+    Query(query): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (r, d, panel) = panel_request(&state, &id, &panel_id, &query, &headers).await?;
+    if panel.chart == ChartKind::Table {
+        return Err(ApiError::not_found("chart: this panel is a table"));
+    }
+    let model = r.shown.model;
+    let png = tokio::task::spawn_blocking(move || chart::png(&model))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/png".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                download_name(&d, &panel, r.current.source.lake_version, "png"),
+            ),
+        ],
+        png,
+    )
+        .into_response())
+}

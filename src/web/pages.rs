@@ -1,0 +1,175 @@
+//! Server-rendered pages (minijinja templates compiled into the binary).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
+use axum::extract::{Path as UrlPath, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{Html, IntoResponse, Response};
+use minijinja::{Environment, context};
+use serde::Serialize;
+
+use super::{ApiError, AppState, Shown, choose, panel_links, show, viewer};
+use crate::chart;
+use crate::dashboard::Panel;
+use crate::privacy::suppress;
+use crate::table::Cell;
+
+pub(super) fn templates() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        for (name, text) in [
+            ("base.html", include_str!("templates/base.html")),
+            ("index.html", include_str!("templates/index.html")),
+            ("dashboard.html", include_str!("templates/dashboard.html")),
+        ] {
+            env.add_template(name, text).expect("templates parse");
+        }
+        env
+    })
+}
+
+fn render(name: &str, ctx: minijinja::Value) -> Result<Response, ApiError> {
+    templates()
+        .get_template(name)
+        .and_then(|t| t.render(ctx))
+        .map(|html| Html(html).into_response())
+        .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+}
+
+fn role_text(state: &AppState, viewer: &crate::privacy::Viewer) -> String {
+    match (&viewer.org, state.tokens_required()) {
+        (_, false) => "analyst (local, no tokens configured)".into(),
+        (Some(org), _) => format!("{} of {org}", viewer.role.name()),
+        (None, _) => viewer.role.name().into(),
+    }
+}
+
+pub async fn index(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let viewer = viewer(&state, &headers)?;
+    let current = state.current();
+    let dashboards: Vec<_> = state
+        .settings
+        .dashboards
+        .list
+        .iter()
+        .filter(|d| d.open_to(viewer.role))
+        .map(|d| {
+            context! { id => d.id, title => d.title, description => d.description,
+            href => format!("/dashboards/{}", d.id) }
+        })
+        .collect();
+    render(
+        "index.html",
+        context! {
+            title => "ako dashboards",
+            role => role_text(&state, &viewer),
+            lake_version => current.source.lake_version,
+            dashboards => dashboards,
+            tokens => state.tokens_required(),
+            home => "/",
+        },
+    )
+}
+
+#[derive(Serialize)]
+pub(super) struct PanelView {
+    id: String,
+    title: String,
+    note: String,
+    width: u8,
+    svg: Option<String>,
+    description: String,
+    footer: String,
+    columns: Vec<String>,
+    rows: Vec<Vec<String>>,
+    pub(super) links: BTreeMap<&'static str, String>,
+    error: Option<String>,
+    is_table: bool,
+}
+
+/// A panel as the page shows it: its chart inline, its data with withheld cells marked.
+pub(super) fn panel_view(panel: &Panel, shown: Result<&Shown, &ApiError>) -> PanelView {
+    let mut view = PanelView {
+        id: panel.id.clone(),
+        title: panel.title.clone(),
+        note: panel.note.clone(),
+        width: panel.width,
+        svg: None,
+        description: String::new(),
+        footer: String::new(),
+        columns: Vec::new(),
+        rows: Vec::new(),
+        links: BTreeMap::new(),
+        error: None,
+        is_table: !panel.chart.has_chart(),
+    };
+    match shown {
+        Ok(shown) => {
+            if panel.chart.has_chart() {
+                match chart::svg(&shown.model) {
+                    Ok(svg) => view.svg = Some(svg),
+                    Err(e) => view.error = Some(e.to_string()),
+                }
+            }
+            view.description = shown.model.description.clone();
+            view.footer = shown.model.footer.clone();
+            view.columns = shown.table.columns.clone();
+            let reason = shown.table.col(suppress::REASON);
+            view.rows = shown
+                .table
+                .rows
+                .iter()
+                .map(|r| {
+                    let why = reason.and_then(|c| r[c].as_str().map(str::to_string));
+                    r.iter()
+                        .map(|c| match (c, &why) {
+                            (Cell::Null, Some(w)) if w == suppress::SMALL => "<6".into(),
+                            (Cell::Null, Some(_)) => "n/p".into(),
+                            _ => c.display(),
+                        })
+                        .collect()
+                })
+                .collect();
+        }
+        Err(e) => view.error = Some(e.message().to_string()),
+    }
+    view
+}
+
+pub async fn dashboard(
+    State(state): State<Arc<AppState>>,
+    UrlPath(id): UrlPath<String>,
+    Query(query): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let viewer = viewer(&state, &headers)?;
+    let d = super::dashboard_for(&state, &id, &viewer)?;
+    let current = state.current();
+    let (choices, mut views) = choose(&state, &current, d, &viewer, &query)?;
+    let mut panels = Vec::new();
+    for panel in &d.panels {
+        let shown = show(&state, &current, d, panel, &viewer, &choices, &mut views).await;
+        panels.push(panel_view(panel, shown.as_ref()));
+    }
+    for (view, panel) in panels.iter_mut().zip(&d.panels) {
+        view.links = panel_links(d, panel, &views);
+    }
+    render(
+        "dashboard.html",
+        context! {
+            title => d.title,
+            description => d.description,
+            id => d.id,
+            role => role_text(&state, &viewer),
+            lake_version => current.source.lake_version,
+            filters => views,
+            panels => panels,
+            home => "/",
+        },
+    )
+}

@@ -1,0 +1,264 @@
+//! The dashboards as a person sees them: headless Chromium driven over WebDriver
+//! (Debian's `chromium` and `chromium-driver`, which `.ci/run` installs). Each dashboard
+//! loads with its charts drawn and no console errors, a filter change redraws the
+//! charts, and screenshots are saved under the test output folder.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+use crate::server::{get, with_tokens};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+struct Driver {
+    child: Child,
+    base: String,
+    session: String,
+    agent: ureq::Agent,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self
+            .agent
+            .delete(&format!("{}/session/{}", self.base, self.session))
+            .call();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn find(paths: &[&str]) -> Option<PathBuf> {
+    paths.iter().map(PathBuf::from).find(|p| p.is_file())
+}
+
+impl Driver {
+    fn start() -> Driver {
+        let driver = std::env::var("AKO_CHROMEDRIVER")
+            .ok()
+            .map(PathBuf::from)
+            .or_else(|| find(&["/usr/bin/chromedriver"]))
+            .expect("chromedriver not found: install Debian's chromium and chromium-driver (.ci/run does)");
+        let browser = std::env::var("AKO_CHROMIUM")
+            .ok()
+            .map(PathBuf::from)
+            .or_else(|| find(&["/usr/bin/chromium"]))
+            .expect("chromium not found: install Debian's chromium (.ci/run does)");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let started = Instant::now();
+        while agent.get(&format!("{base}/status")).call().is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "chromedriver did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let profile = tempfile::tempdir().unwrap().keep();
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:loggingPrefs": {"browser": "ALL"},
+            "goog:chromeOptions": {
+                "binary": browser,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                         "--no-first-run", "--disable-background-networking",
+                         "--disable-component-update", "--disable-sync",
+                         "--disable-dev-shm-usage", "--window-size=1300,1800",
+                         format!("--user-data-dir={}", profile.display())]
+            }
+        }}});
+        let mut d = Driver {
+            child,
+            base,
+            session: String::new(),
+            agent,
+        };
+        let v = d.post("/session", caps);
+        d.session = v["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {v}"))
+            .to_string();
+        d
+    }
+
+    fn post(&self, path: &str, body: Value) -> Value {
+        let path = path.replace("{s}", &self.session);
+        let mut r = self
+            .agent
+            .post(&format!("{}{path}", self.base))
+            .send_json(&body)
+            .expect("WebDriver request");
+        let v: Value = r.body_mut().read_json().expect("WebDriver JSON");
+        v.get("value").cloned().unwrap_or(v)
+    }
+
+    fn get(&self, path: &str) -> Value {
+        let path = path.replace("{s}", &self.session);
+        let mut r = self
+            .agent
+            .get(&format!("{}{path}", self.base))
+            .call()
+            .expect("WebDriver request");
+        let v: Value = r
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_json()
+            .expect("WebDriver JSON");
+        v["value"].clone()
+    }
+
+    fn goto(&self, url: &str) {
+        self.post("/session/{s}/url", json!({ "url": url }));
+        self.wait_loaded();
+    }
+
+    fn wait_loaded(&self) {
+        let started = Instant::now();
+        while self.script("return document.readyState") != "complete" {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "page did not load"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn script(&self, js: &str) -> Value {
+        self.post(
+            "/session/{s}/execute/sync",
+            json!({ "script": js, "args": [] }),
+        )
+    }
+
+    fn click(&self, css: &str) {
+        let e = self.post(
+            "/session/{s}/element",
+            json!({ "using": "css selector", "value": css }),
+        );
+        let id = e[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {e}"))
+            .to_string();
+        self.post(&format!("/session/{{s}}/element/{id}/click"), json!({}));
+    }
+
+    /// Console messages at error level since the last call.
+    fn console_errors(&self) -> Vec<String> {
+        let logs = self.post("/session/{s}/se/log", json!({ "type": "browser" }));
+        logs.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|l| l["level"] == "SEVERE")
+                    .map(|l| l["message"].as_str().unwrap_or("").to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn screenshot(&self, name: &str) -> PathBuf {
+        let data = self.get("/session/{s}/screenshot");
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(data.as_str().expect("base64 screenshot"))
+            .unwrap();
+        assert_eq!(&png[..4], b"\x89PNG");
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).unwrap();
+        path
+    }
+}
+
+#[test]
+fn every_dashboard_renders_in_chromium_and_a_filter_redraws_its_charts() {
+    let (server, tokens) = with_tokens();
+    let d = Driver::start();
+    d.goto(&server.url(&format!("/login?token={}", tokens.analyst)));
+    let list = get(&server.url("/api/dashboards"), Some(&tokens.analyst)).json();
+    for dash in list["dashboards"].as_array().unwrap() {
+        let id = dash["id"].as_str().unwrap();
+        let charts = dash["panels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| !p["svg"].is_null())
+            .count();
+        d.goto(&server.url(&format!("/dashboards/{id}")));
+        let widths = d.script(
+            "return Array.from(document.querySelectorAll('figure.chart svg')).map(s => s.getBoundingClientRect().width)",
+        );
+        let widths = widths.as_array().unwrap();
+        assert_eq!(
+            widths.len(),
+            charts,
+            "{id}: every chart panel shows its chart"
+        );
+        assert!(
+            widths.iter().all(|w| w.as_f64().unwrap() > 200.0),
+            "{id}: charts drawn at a readable size: {widths:?}"
+        );
+        let errors = d.script("return document.querySelectorAll('.panel .error').length");
+        assert_eq!(errors, 0, "{id}: no panel failed");
+        let console = d.console_errors();
+        assert!(console.is_empty(), "{id}: console errors {console:?}");
+        let shot = d.screenshot(id);
+        assert!(std::fs::metadata(&shot).unwrap().len() > 10_000);
+    }
+
+    // A leader changes the period of their organisation's chart.
+    d.goto(&server.url("/logout"));
+    d.goto(&server.url(&format!("/login?token={}", tokens.leader)));
+    d.goto(&server.url("/dashboards/my-organisation"));
+    let before = d.script("return document.querySelector('#panel-my-rate figure').innerHTML");
+    let caption_before =
+        d.script("return document.querySelector('#panel-my-rate figcaption').textContent");
+    assert!(caption_before.as_str().unwrap().starts_with("CMH"));
+    d.screenshot("my-organisation-leader-quarter");
+    d.click("select[name=grain] option[value=year]");
+    let started = Instant::now();
+    while !d
+        .script("return location.search")
+        .as_str()
+        .unwrap_or("")
+        .contains("grain=year")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the filter did not apply"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    d.wait_loaded();
+    let after = d.script("return document.querySelector('#panel-my-rate figure').innerHTML");
+    assert_ne!(before, after, "the chart changed with the filter");
+    let ticks = d.script(
+        "return Array.from(document.querySelectorAll('#panel-my-rate svg text')).map(t => t.textContent).join(' ')",
+    );
+    assert!(ticks.as_str().unwrap().contains("2024"), "{ticks}");
+    assert!(
+        !ticks.as_str().unwrap().contains("-Q"),
+        "years, not quarters: {ticks}"
+    );
+    assert!(d.console_errors().is_empty());
+    d.screenshot("my-organisation-leader-year");
+}

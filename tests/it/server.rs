@@ -1,0 +1,172 @@
+//! A dashboard server over the bundled sample, shared by the web and browser tests: the
+//! sample is ingested once per test run, and each server runs on its own thread and
+//! runtime on an ephemeral loopback port.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use ako::catalog::Catalog;
+use ako::config::Config;
+use ako::dashboard::Dashboards;
+use ako::ingest::{self, IngestOptions, Status};
+use ako::lake::Lake;
+use ako::privacy::tokens;
+use ako::web::{self, AppState, Settings};
+use indicatif::ProgressBar;
+
+/// The bundled sample, ingested once into a lake kept for the whole run.
+pub fn sample_lake() -> &'static Path {
+    static LAKE: OnceLock<PathBuf> = OnceLock::new();
+    LAKE.get_or_init(|| {
+        std::thread::spawn(|| {
+            let dir = tempfile::Builder::new()
+                .prefix("ako-web-lake-")
+                .tempdir()
+                .expect("temp dir")
+                .keep();
+            let rt = tokio::runtime::Runtime::new().expect("runtime");
+            rt.block_on(async {
+                let lake = Lake::open(&dir).expect("lake");
+                let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
+                let reports = ingest::ingest(
+                    &lake,
+                    &[sample],
+                    &IngestOptions::default(),
+                    &ProgressBar::hidden(),
+                    &mut |_| {},
+                )
+                .await
+                .expect("the sample ingests");
+                assert!(reports.iter().all(|r| r.status == Status::Ingested));
+            });
+            dir
+        })
+        .join()
+        .expect("ingest thread")
+    })
+}
+
+/// Tokens of the shared server, one per role (public has none).
+pub struct Tokens {
+    pub analyst: String,
+    pub leader: String,
+    pub facilitator: String,
+}
+
+pub const LEADER_ORG: &str = "CMH";
+
+pub struct Server {
+    pub addr: SocketAddr,
+    #[allow(dead_code)] // for tests that drive the state directly
+    pub state: Arc<AppState>,
+}
+
+impl Server {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+}
+
+fn settings(config: Config) -> Settings {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let catalog = Catalog::load(&root.join("queries")).expect("catalogue");
+    let dashboards = Dashboards::load(&root.join("dashboards"), &catalog).expect("dashboards");
+    Settings {
+        lake: sample_lake().to_path_buf(),
+        config,
+        catalog,
+        dashboards,
+        compliance_dir: root.join("compliance"),
+    }
+}
+
+/// Starts a server with `config` on its own thread.
+pub fn start(config: Config) -> Server {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let settings = settings(config);
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        rt.block_on(async move {
+            let state = AppState::open(settings).await.expect("state");
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            tx.send((listener.local_addr().unwrap(), state.clone()))
+                .unwrap();
+            axum::serve(listener, web::router(state)).await.unwrap();
+        });
+    });
+    let (addr, state) = rx.recv().expect("server started");
+    Server { addr, state }
+}
+
+/// The shared server with a token per role.
+pub fn with_tokens() -> &'static (Server, Tokens) {
+    static SERVER: OnceLock<(Server, Tokens)> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let t = Tokens {
+            analyst: "ako_test_analyst".into(),
+            leader: "ako_test_leader".into(),
+            facilitator: "ako_test_facilitator".into(),
+        };
+        let text = format!(
+            "[privacy]\npseudonym_key = \"test key\"\n\n\
+             [[tokens]]\nrole = \"analyst\"\nhash = \"{}\"\n\n\
+             [[tokens]]\nrole = \"leader\"\norg = \"{LEADER_ORG}\"\nhash = \"{}\"\n\n\
+             [[tokens]]\nrole = \"facilitator\"\nhash = \"{}\"\n",
+            tokens::hash(&t.analyst),
+            tokens::hash(&t.leader),
+            tokens::hash(&t.facilitator)
+        );
+        let config = Config::parse(Path::new("test.toml"), &text).expect("config");
+        (start(config), t)
+    })
+}
+
+/// A response read whole.
+pub struct Got {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+impl Got {
+    pub fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).expect("UTF-8 body")
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).expect("JSON body")
+    }
+}
+
+/// GET with an optional bearer token.
+pub fn get(url: &str, token: Option<&str>) -> Got {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut req = agent.get(url);
+    if let Some(t) = token {
+        req = req.header("Authorization", &format!("Bearer {t}"));
+    }
+    let mut resp = req.call().expect("request");
+    let status = resp.status().as_u16();
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(64 * 1024 * 1024)
+        .read_to_vec()
+        .expect("body");
+    Got {
+        status,
+        content_type,
+        body,
+    }
+}

@@ -1,0 +1,547 @@
+//! The dashboard server over HTTP: every route for every role, what a leader may never
+//! see, suppression as served, tokens, the cache across lake versions, publishing.
+
+use std::collections::BTreeMap;
+
+use ako::privacy::Role;
+use serde_json::Value;
+
+use crate::fixture::{Fixture, ako};
+use crate::server::{self, Got, LEADER_ORG, get, with_tokens};
+
+fn token_for(role: Role) -> Option<String> {
+    let (_, t) = with_tokens();
+    match role {
+        Role::Analyst => Some(t.analyst.clone()),
+        Role::Leader => Some(t.leader.clone()),
+        Role::Facilitator => Some(t.facilitator.clone()),
+        Role::Public => None,
+    }
+}
+
+/// Every dashboard listed for a role, with every output of every panel fetched.
+fn fetch_all(role: Role, query: &str) -> Vec<(String, Got)> {
+    let (s, _) = with_tokens();
+    let token = token_for(role);
+    let list = get(&s.url("/api/dashboards"), token.as_deref());
+    assert_eq!(list.status, 200);
+    let mut out = vec![("/api/dashboards".to_string(), list)];
+    let dashboards = out[0].1.json()["dashboards"].as_array().unwrap().clone();
+    for d in dashboards {
+        let html = format!("{}{query}", d["html"].as_str().unwrap());
+        out.push((html.clone(), get(&s.url(&html), token.as_deref())));
+        let api = format!("{}{query}", d["api"].as_str().unwrap());
+        out.push((api.clone(), get(&s.url(&api), token.as_deref())));
+        for p in d["panels"].as_array().unwrap() {
+            for kind in ["json", "csv", "svg", "png"] {
+                if let Some(path) = p[kind].as_str() {
+                    let path = format!("{path}{query}");
+                    out.push((path.clone(), get(&s.url(&path), token.as_deref())));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn ids(role: Role) -> Vec<String> {
+    let (s, _) = with_tokens();
+    let list = get(&s.url("/api/dashboards"), token_for(role).as_deref()).json();
+    list["dashboards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn each_role_is_offered_the_dashboards_of_its_audience() {
+    assert_eq!(
+        ids(Role::Analyst),
+        [
+            "compliance",
+            "data-quality",
+            "equity",
+            "my-organisation",
+            "national-overview",
+            "peer-group"
+        ]
+    );
+    assert_eq!(
+        ids(Role::Leader),
+        [
+            "compliance",
+            "equity",
+            "my-organisation",
+            "national-overview",
+            "peer-group"
+        ]
+    );
+    assert_eq!(
+        ids(Role::Facilitator),
+        [
+            "equity",
+            "my-organisation",
+            "national-overview",
+            "peer-group"
+        ]
+    );
+    assert_eq!(ids(Role::Public), ["equity", "national-overview"]);
+    let (s, t) = with_tokens();
+    let closed = get(&s.url("/dashboards/data-quality"), Some(&t.leader));
+    assert_eq!(closed.status, 403);
+    assert!(closed.text().contains("for analyst"), "{}", closed.text());
+    assert_eq!(get(&s.url("/api/dashboards/compliance"), None).status, 403);
+    assert_eq!(
+        get(&s.url("/dashboards/nope"), Some(&t.analyst)).status,
+        404
+    );
+    assert_eq!(
+        get(
+            &s.url("/api/dashboards/equity/panels/nope"),
+            Some(&t.analyst)
+        )
+        .status,
+        404
+    );
+    assert_eq!(
+        get(&s.url("/api/dashboards"), Some("ako_wrong")).status,
+        401
+    );
+}
+
+#[test]
+fn every_route_answers_for_every_role() {
+    let (s, _) = with_tokens();
+    let health = get(&s.url("/healthz"), None);
+    assert_eq!(health.status, 200);
+    assert_eq!(health.json()["status"], "ok");
+    assert!(health.json()["lake_version"].as_i64().unwrap() > 0);
+    for role in Role::ALL {
+        for (path, got) in fetch_all(role, "") {
+            assert_eq!(got.status, 200, "{role:?} {path}: {}", got.text());
+            let expected = if path.ends_with(".csv") {
+                "text/csv"
+            } else if path.ends_with(".svg") {
+                "image/svg+xml"
+            } else if path.ends_with(".png") {
+                "image/png"
+            } else if path.starts_with("/dashboards/") {
+                "text/html"
+            } else {
+                "application/json"
+            };
+            assert!(
+                got.content_type.starts_with(expected),
+                "{path}: {}",
+                got.content_type
+            );
+            if path.ends_with(".png") {
+                assert_eq!(&got.body[..8], b"\x89PNG\r\n\x1a\n", "{path}");
+            }
+            if path.ends_with(".svg") {
+                let svg = got.text();
+                assert!(svg.contains("<title>") && svg.contains("<desc>"), "{path}");
+            }
+            if path.starts_with("/dashboards/") {
+                let html = got.text();
+                assert!(!html.contains("could not be computed"), "{path}");
+            }
+        }
+    }
+}
+
+#[test]
+fn every_chart_says_what_it_shows_with_its_period_and_lake_version() {
+    let (s, t) = with_tokens();
+    let version = get(&s.url("/healthz"), None).json()["lake_version"]
+        .as_i64()
+        .unwrap();
+    let panel = get(
+        &s.url("/api/dashboards/my-organisation/panels/my-rate?org=CMH&grain=quarter"),
+        Some(&t.analyst),
+    )
+    .json();
+    assert_eq!(panel["lake_version"], version);
+    assert_eq!(panel["unit"], "events per 1,000 bed days");
+    // The generator gave CMH a change idea in April 2023 and a step down after it.
+    assert_eq!(
+        panel["description"]
+            .as_str()
+            .unwrap()
+            .split('.')
+            .next()
+            .unwrap(),
+        "CMH: special-cause improvement since 2023-Q2"
+    );
+    assert!(
+        panel["period"]
+            .as_str()
+            .unwrap()
+            .starts_with("Period: 2021-Q3 to 2025-Q2")
+    );
+    let svg = get(
+        &s.url("/api/dashboards/my-organisation/panels/my-rate/chart.svg?org=CMH&grain=quarter"),
+        Some(&t.analyst),
+    )
+    .text();
+    assert!(svg.contains("CMH: special-cause improvement since 2023-Q2"));
+    assert!(svg.contains(&format!("lake version {version}")));
+    // The change idea is drawn as a dated annotation.
+    assert!(svg.contains("Trauma-informed care training"));
+}
+
+#[test]
+fn filters_are_checked_not_spliced() {
+    let (s, t) = with_tokens();
+    let bad = get(
+        &s.url("/api/dashboards/my-organisation/panels/my-rate?grain=week"),
+        Some(&t.analyst),
+    );
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.text()
+            .contains("grain must be one of month, quarter, year")
+    );
+    let injection = get(
+        &s.url("/api/dashboards/my-organisation/panels/my-rate?org=CMH'%20OR%20'1'='1"),
+        Some(&t.analyst),
+    );
+    assert_eq!(injection.status, 400);
+    assert!(injection.text().contains("no organisation"));
+    // A facilitator names organisations only by peer code.
+    let real = get(
+        &s.url("/api/dashboards/my-organisation/panels/my-rate?org=CMH"),
+        Some(&t.facilitator),
+    );
+    assert_eq!(real.status, 400);
+}
+
+/// Codes and names of every organisation but the leader's, from the organisations table.
+fn others() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/sample-data/reference/organisations.csv"
+    ))
+    .unwrap();
+    text.lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0].to_string(), f[1].to_string())
+        })
+        .filter(|(c, _)| c != LEADER_ORG)
+        .collect()
+}
+
+/// Whether `code` appears as a whole word (codes are short capitals, e.g. `CAN`).
+fn mentions(text: &str, code: &str) -> bool {
+    text.match_indices(code).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + code.len()..].chars().next();
+        let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '-');
+        !word(before) && !word(after)
+    })
+}
+
+#[test]
+fn a_leader_never_sees_another_organisation() {
+    let others = others();
+    assert!(others.len() > 10);
+    let mut checked = 0;
+    for query in [
+        "",
+        "?grain=year",
+        "?grain=month&practice=all",
+        "?grouping=challenge",
+    ] {
+        for (path, got) in fetch_all(Role::Leader, query) {
+            if got.content_type.starts_with("image/png") {
+                continue;
+            }
+            assert_eq!(got.status, 200, "{path}");
+            let text = got.text();
+            for (code, name) in &others {
+                assert!(!mentions(&text, code), "{path} names {code}");
+                assert!(!text.contains(name.as_str()), "{path} names {name}");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 40, "{checked} responses checked");
+    // Their own organisation is named, and peers appear by code.
+    let (s, t) = with_tokens();
+    let html = get(&s.url("/dashboards/my-organisation"), Some(&t.leader)).text();
+    assert!(html.contains("CMH — Counties Manukau DHB"));
+    let ranking = get(
+        &s.url("/api/dashboards/my-organisation/panels/peer-ranking"),
+        Some(&t.leader),
+    )
+    .json();
+    let orgs: Vec<&str> = ranking["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["org_code"].as_str().unwrap())
+        .collect();
+    assert!(orgs.contains(&LEADER_ORG));
+    assert!(orgs.iter().any(|o| o.starts_with('P') && o.len() == 3));
+    // Asking for another organisation changes nothing: a leader is held to their own.
+    let asked = get(
+        &s.url("/api/dashboards/my-organisation/panels/my-rate?org=AKL"),
+        Some(&t.leader),
+    )
+    .json();
+    assert!(asked["description"].as_str().unwrap().starts_with("CMH"));
+}
+
+#[test]
+fn peer_codes_are_stable_between_requests() {
+    let (s, t) = with_tokens();
+    let codes = || {
+        let v = get(
+            &s.url("/api/dashboards/national-overview/panels/funnel"),
+            Some(&t.facilitator),
+        )
+        .json();
+        v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["org_code"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let first = codes();
+    assert!(first.iter().all(|c| c.starts_with('P')));
+    assert_eq!(first, codes());
+}
+
+fn rows(v: &Value) -> Vec<BTreeMap<String, Value>> {
+    serde_json::from_value(v["rows"].clone()).unwrap()
+}
+
+#[test]
+fn served_cells_under_six_are_withheld_and_cannot_be_recovered_from_totals() {
+    let (s, t) = with_tokens();
+    let path = "/api/dashboards/equity/panels/headline-by-ethnicity";
+    let analyst = rows(&get(&s.url(path), Some(&t.analyst)).json());
+    let public = rows(&get(&s.url(path), None).json());
+    assert_eq!(analyst.len(), public.len());
+    let small = |r: &BTreeMap<String, Value>| {
+        r["numerator"]
+            .as_f64()
+            .is_some_and(|n| (1.0..6.0).contains(&n))
+    };
+    assert!(
+        analyst.iter().any(small),
+        "the sample has small cells to test"
+    );
+    assert!(!public.iter().any(small));
+    // Every month with a withheld group has at least two withheld, so "all" minus the
+    // others gives no single group back.
+    let mut by_period: BTreeMap<String, (usize, f64, f64)> = BTreeMap::new();
+    for (a, p) in analyst.iter().zip(&public) {
+        assert_eq!(a["period"], p["period"]);
+        assert_eq!(a["ethnicity"], p["ethnicity"]);
+        let e = by_period
+            .entry(p["period"].as_str().unwrap().into())
+            .or_default();
+        if !p["suppressed"].is_null() {
+            e.0 += 1;
+            assert!(p["numerator"].is_null() && p["value"].is_null() && p["lower_95"].is_null());
+            if small(a) {
+                assert_eq!(p["suppressed"], "<6");
+            }
+        }
+    }
+    for (period, (hidden, _, _)) in by_period {
+        assert!(
+            hidden != 1,
+            "{period}: one withheld cell could be recovered"
+        );
+    }
+    // The CSV download carries the same withholding.
+    let csv = get(&s.url(&format!("{path}/data.csv")), None).text();
+    assert!(csv.lines().next().unwrap().ends_with(",suppressed"));
+    assert!(csv.contains(",<6") || csv.contains(",complementary"));
+}
+
+#[test]
+fn without_tokens_everyone_on_loopback_is_an_analyst() {
+    let s = server::start(ako::config::Config::default());
+    let list = get(&s.url("/api/dashboards"), None).json();
+    assert_eq!(list["role"], "analyst");
+    assert_eq!(list["dashboards"].as_array().unwrap().len(), 6);
+    let html = get(&s.url("/"), None).text();
+    assert!(html.contains("no tokens configured"));
+}
+
+#[test]
+fn serve_refuses_a_public_address_without_tokens() {
+    let f = Fixture::new();
+    let out = ako()
+        .args(["serve", "--addr", "0.0.0.0:0", "--lake"])
+        .arg(f.lake_dir())
+        .current_dir(f.dir.path())
+        .env_remove("AKO_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("only on loopback"), "{err}");
+    assert!(
+        !f.lake_dir().exists(),
+        "nothing was ingested before refusing"
+    );
+}
+
+#[test]
+fn a_token_is_shown_once_and_stored_hashed() {
+    let f = Fixture::new();
+    let config = f.path("ako.toml");
+    std::fs::write(&config, "# our settings\n[peers]\nmin_group_size = 3\n").unwrap();
+    let add = |args: &[&str]| {
+        ako()
+            .args(["token", "add"])
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .unwrap()
+    };
+    let out = add(&["--role", "leader", "--org", "CMH"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(token.starts_with("ako_") && token.len() > 40);
+    let out = add(&["--role", "analyst"]);
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.starts_with("# our settings\n[peers]\nmin_group_size = 3\n"));
+    assert!(!text.contains(&token));
+    assert!(text.contains(&ako::privacy::tokens::hash(&token)));
+    assert_eq!(text.matches("pseudonym_key").count(), 1);
+    let parsed = ako::config::Config::load(Some(&config)).unwrap();
+    assert_eq!(parsed.tokens.len(), 2);
+    assert_eq!(
+        ako::privacy::tokens::verify(&parsed.tokens, &token),
+        Some(ako::privacy::Viewer::leader("CMH"))
+    );
+    let refused = add(&["--role", "leader"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("needs --org"));
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), text, "unchanged");
+}
+
+#[test]
+fn publish_writes_only_suppressed_public_dashboards() {
+    let f = Fixture::new();
+    let out = f.path("site");
+    let run = ako()
+        .args(["publish", "--out"])
+        .arg(&out)
+        .arg("--lake")
+        .arg(server::sample_lake())
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("AKO_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(out.join("index.html").is_file());
+    assert!(out.join("equity/index.html").is_file());
+    assert!(out.join("national-overview/funnel.png").is_file());
+    assert!(
+        !out.join("my-organisation").exists(),
+        "not a public dashboard"
+    );
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["dashboards"], 2);
+    let json: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("equity/headline-by-ethnicity.json")).unwrap(),
+    )
+    .unwrap();
+    for r in json["rows"].as_array().unwrap() {
+        assert!(
+            !r["numerator"]
+                .as_f64()
+                .is_some_and(|n| (1.0..6.0).contains(&n))
+        );
+    }
+    let funnel = std::fs::read_to_string(out.join("national-overview/funnel.csv")).unwrap();
+    for (code, _) in others() {
+        assert!(!mentions(&funnel, &code), "{code} published by name");
+    }
+}
+
+#[tokio::test]
+async fn a_new_ingest_refreshes_cached_panels() {
+    let f = Fixture::new();
+    f.ingest_reference().await;
+    let rows = [crate::fixture::row(
+        "E1",
+        "P1",
+        "seclusion",
+        "2024-03-05T10:00:00+13:00",
+        "2024-03-05T12:00:00+13:00",
+        "maori",
+    )];
+    let first = f.canonical("in/TST_2024-03.csv", &rows);
+    f.ingest(&[&first]).await;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let catalog = ako::catalog::Catalog::load(&root.join("queries")).unwrap();
+    let dashboards = ako::dashboard::Dashboards::load(&root.join("dashboards"), &catalog).unwrap();
+    let state = ako::web::AppState::open(ako::web::Settings {
+        lake: f.lake_dir(),
+        config: ako::config::Config::default(),
+        catalog,
+        dashboards,
+        compliance_dir: root.join("compliance"),
+    })
+    .await
+    .unwrap();
+    let v1 = state.current().source.lake_version;
+    let d = state
+        .settings
+        .dashboards
+        .get("national-overview")
+        .unwrap()
+        .clone();
+    let panel = d.panel("funnel").unwrap();
+    ako::dashboard::compute::panel(
+        &state.cache,
+        &state.current().source,
+        &d,
+        panel,
+        &BTreeMap::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(state.cache.len(), 1);
+    assert!(!state.refresh().await.unwrap(), "nothing new yet");
+    let rows = [crate::fixture::row(
+        "E2",
+        "P1",
+        "seclusion",
+        "2024-04-05T10:00:00+12:00",
+        "2024-04-05T12:00:00+12:00",
+        "maori",
+    )];
+    let second = f.canonical("in/TST_2024-04.csv", &rows);
+    f.ingest(&[&second]).await;
+    assert!(state.refresh().await.unwrap());
+    assert!(state.current().source.lake_version > v1);
+    assert_eq!(
+        state.cache.len(),
+        0,
+        "the old version's results are dropped"
+    );
+}
