@@ -26,8 +26,10 @@ pub mod palette {
     pub const SERIES: [RGBColor; 6] = [BLUE, VERMILLION, GREEN, ORANGE, PURPLE, SKY];
 }
 
-pub const WIDTH: u32 = 760;
-pub const HEIGHT: u32 = 420;
+/// Size of a full-width chart; a half-width panel gets a narrower one so its text is
+/// not shrunk to nothing on the page.
+pub const WIDTH: u32 = 1000;
+pub const HEIGHT: u32 = 440;
 
 /// What went wrong drawing.
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +46,7 @@ pub fn svg(model: &Model) -> Result<String, ChartError> {
     fonts();
     let mut text = String::new();
     {
-        let root = SVGBackend::with_string(&mut text, (WIDTH, HEIGHT)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut text, model.size).into_drawing_area();
         draw(&root, model)?;
         root.present().map_err(err)?;
     }
@@ -70,7 +72,7 @@ pub fn svg(model: &Model) -> Result<String, ChartError> {
 /// The chart as a PNG file's bytes, twice the SVG's size for sharp slides.
 pub fn png(model: &Model) -> Result<Vec<u8>, ChartError> {
     fonts();
-    let (w, h) = (WIDTH * 2, HEIGHT * 2);
+    let (w, h) = (model.size.0 * 2, model.size.1 * 2);
     let mut rgb = vec![255u8; (w * h * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
@@ -287,7 +289,7 @@ fn draw_with<DB: DrawingBackend>(
     if !model.footer.is_empty() {
         root.draw(&Text::new(
             model.footer.clone(),
-            (px(8.0), px(HEIGHT as f64 - 14.0)),
+            (px(8.0), px(model.size.1 as f64 - 14.0)),
             ("sans-serif", pxu(10.0)).into_font().color(&palette::GREY),
         ))
         .map_err(err)?;

@@ -77,6 +77,8 @@ pub struct Model {
     pub description: String,
     /// Period, lake version, suppression: printed under the chart.
     pub footer: String,
+    /// Width and height in pixels (SVG; PNG is twice as large).
+    pub size: (u32, u32),
 }
 
 /// What a chart needs beyond its table.
@@ -143,6 +145,9 @@ pub fn build(
         ChartKind::Table => empty(indicator, "A table; see the data below."),
     };
     model.title = panel.title.clone();
+    if panel.width <= 6 {
+        model.size = (640, 420);
+    }
     if model.unit.is_empty() {
         model.unit = indicator.unit.clone();
     }
@@ -166,6 +171,7 @@ fn empty(indicator: &Indicator, why: &str) -> Model {
         layers: Vec::new(),
         description: why.to_string(),
         footer: String::new(),
+        size: (super::WIDTH, super::HEIGHT),
     }
 }
 
@@ -209,7 +215,7 @@ fn one_series(table: &Table, highlight: Option<&str>) -> (Vec<usize>, String) {
             .and_then(|p| values.iter().find(|v| v.as_str() == p))
             .unwrap_or(&values[0])
             .clone();
-        if values.len() > 1 || column == "org_code" || column == "ethnicity" {
+        if (values.len() > 1 || column == "org_code" || column == "ethnicity") && pick != "all" {
             names.push(pick.clone());
         }
         rows.retain(|&r| table.text(r, column) == Some(pick.as_str()));
@@ -263,6 +269,7 @@ fn spc_model(
         layers: Vec::new(),
         description: String::new(),
         footer: footer(&periods, ctx),
+        size: (super::WIDTH, super::HEIGHT),
     };
     let convention = if chart == Chart::Run {
         Convention::Anhoej
@@ -821,13 +828,16 @@ fn trend_model(panel: &Panel, indicator: &Indicator, table: &Table, ctx: &Contex
     let mut latest_parts = Vec::new();
     for (k, s) in series.iter().enumerate() {
         let colour = palette::SERIES[k % palette::SERIES.len()];
-        let row_at = |p: &str| {
-            (0..table.rows.len()).find(|&r| {
-                table.text(r, "period") == Some(p)
-                    && s.as_deref()
-                        .is_none_or(|s| table.text(r, column) == Some(s))
+        // Row of each period in this series, looked up once rather than scanned for
+        // every point (a national monthly series has hundreds of periods).
+        let rows: std::collections::HashMap<&str, usize> = (0..table.rows.len())
+            .filter(|&r| {
+                s.as_deref()
+                    .is_none_or(|s| table.text(r, column) == Some(s))
             })
-        };
+            .filter_map(|r| table.text(r, "period").map(|p| (p, r)))
+            .collect();
+        let row_at = |p: &str| rows.get(p).copied();
         let get = |p: &str, c: &str| row_at(p).and_then(|r| table.number(r, c));
         let points: Vec<(f64, Option<f64>)> = periods
             .iter()

@@ -20,15 +20,13 @@ use ako::web::{self, AppState, Settings};
 
 use super::{UserError, user};
 
+/// What the server and the publisher read.
 #[derive(Debug, Args)]
-pub struct ServeArgs {
-    /// The lake folder; with no lake there, the bundled sample is ingested first.
+pub struct SourceArgs {
+    /// The lake folder.
     #[arg(long, env = "AKO_LAKE", default_value = "lake")]
     lake: PathBuf,
-    /// Address to listen on. Without tokens configured only loopback is allowed.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    addr: SocketAddr,
-    /// Configuration file (tokens, peer groups).
+    /// Configuration file (tokens, pseudonym key, peer groups).
     #[arg(long)]
     config: Option<PathBuf>,
     /// The folder of dashboard files.
@@ -37,6 +35,16 @@ pub struct ServeArgs {
     /// The folder of indicator SQL files.
     #[arg(long, env = "AKO_QUERIES")]
     queries: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// With no lake there, the bundled sample is ingested first.
+    #[command(flatten)]
+    source: SourceArgs,
+    /// Address to listen on. Without tokens configured only loopback is allowed.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
     /// Seconds between checks for a new lake version.
     #[arg(long, default_value_t = 10)]
     refresh: u64,
@@ -47,14 +55,8 @@ pub struct PublishArgs {
     /// Folder to write the static site into (replaced whole).
     #[arg(long)]
     out: PathBuf,
-    #[arg(long, env = "AKO_LAKE", default_value = "lake")]
-    lake: PathBuf,
-    #[arg(long)]
-    config: Option<PathBuf>,
-    #[arg(long, env = "AKO_DASHBOARDS")]
-    dashboards: Option<PathBuf>,
-    #[arg(long, env = "AKO_QUERIES")]
-    queries: Option<PathBuf>,
+    #[command(flatten)]
+    source: SourceArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -79,20 +81,15 @@ fn sample_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data")
 }
 
-async fn settings(
-    lake: &Path,
-    config: Option<&Path>,
-    dashboards: Option<PathBuf>,
-    queries: Option<PathBuf>,
-) -> anyhow::Result<Settings> {
-    let config = Config::load(config).map_err(user)?;
-    let dir = queries.unwrap_or_else(catalog::default_dir);
+async fn settings(args: SourceArgs) -> anyhow::Result<Settings> {
+    let config = Config::load(args.config.as_deref()).map_err(user)?;
+    let dir = args.queries.unwrap_or_else(catalog::default_dir);
     let catalog = Catalog::load(&dir)
         .with_context(|| format!("loading indicators from {}", dir.display()))?;
-    let dir = dashboards.unwrap_or_else(dashboard::default_dir);
+    let dir = args.dashboards.unwrap_or_else(dashboard::default_dir);
     let dashboards = Dashboards::load(&dir, &catalog).map_err(user)?;
     Ok(Settings {
-        lake: lake.to_path_buf(),
+        lake: args.lake,
         config,
         catalog,
         dashboards,
@@ -130,13 +127,7 @@ async fn ensure_lake(dir: &Path) -> anyhow::Result<()> {
 }
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let settings = settings(
-        &args.lake,
-        args.config.as_deref(),
-        args.dashboards,
-        args.queries,
-    )
-    .await?;
+    let settings = settings(args.source).await?;
     if settings.config.tokens.is_empty() && !args.addr.ip().is_loopback() {
         return Err(UserError(format!(
             "no tokens are configured, so ako serves only on loopback, not {}; add one with `ako token add --role analyst` first",
@@ -144,23 +135,17 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         ))
         .into());
     }
-    ensure_lake(&args.lake).await?;
+    ensure_lake(&settings.lake).await?;
     let state = AppState::open(settings).await?;
     web::serve(state, args.addr, Duration::from_secs(args.refresh.max(1))).await?;
     Ok(ExitCode::SUCCESS)
 }
 
 pub async fn publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
-    if !args.lake.exists() {
-        return Err(UserError(format!("no lake at {}", args.lake.display())).into());
+    if !args.source.lake.exists() {
+        return Err(UserError(format!("no lake at {}", args.source.lake.display())).into());
     }
-    let settings = settings(
-        &args.lake,
-        args.config.as_deref(),
-        args.dashboards,
-        args.queries,
-    )
-    .await?;
+    let settings = settings(args.source).await?;
     let state = AppState::open(settings).await?;
     let summary = web::publish::publish(&state, &args.out).await?;
     println!(

@@ -253,12 +253,15 @@ pub async fn serve(
     }
     let watcher = state.clone();
     let watch = tokio::spawn(async move {
+        warm(&watcher).await;
         let mut tick = tokio::time::interval(refresh);
         tick.tick().await;
         loop {
             tick.tick().await;
-            if let Err(e) = watcher.refresh().await {
-                tracing::warn!("checking the lake for a new version: {e}");
+            match watcher.refresh().await {
+                Ok(true) => warm(&watcher).await,
+                Ok(false) => {}
+                Err(e) => tracing::warn!("checking the lake for a new version: {e}"),
             }
         }
     });
@@ -268,6 +271,32 @@ pub async fn serve(
     watch.abort();
     eprintln!("ako: stopped");
     Ok(())
+}
+
+/// Computes every dashboard's panels as first opened, so the first visitor after a
+/// start or an ingest does not wait for them. Requests are served meanwhile: a cached
+/// panel never waits, an uncached one takes its turn.
+pub async fn warm(state: &AppState) {
+    let current = state.current();
+    let started = std::time::Instant::now();
+    for d in &state.settings.dashboards.list {
+        let Ok((choices, _)) = choose(state, &current, d, &Viewer::analyst(), &BTreeMap::new())
+        else {
+            continue;
+        };
+        for panel in &d.panels {
+            if let Err(e) = compute::panel(&state.cache, &current.source, d, panel, &choices).await
+            {
+                tracing::warn!(dashboard = %d.id, panel = %panel.id, "warming: {e}");
+            }
+        }
+    }
+    tracing::info!(
+        lake_version = ?current.source.lake_version,
+        seconds = started.elapsed().as_secs_f64(),
+        results = state.cache.len(),
+        "dashboards computed"
+    );
 }
 
 async fn shutdown() {
@@ -389,6 +418,16 @@ async fn logout() -> Response {
         HeaderValue::from_static("ako_token=; Max-Age=0; Path=/"),
     );
     response
+}
+
+/// The dashboards open to `role`, in file-name order.
+pub fn open_dashboards(state: &AppState, role: Role) -> impl Iterator<Item = &Dashboard> {
+    state
+        .settings
+        .dashboards
+        .list
+        .iter()
+        .filter(move |d| d.open_to(role))
 }
 
 /// A dashboard the viewer may open.
@@ -733,12 +772,7 @@ async fn api_dashboards(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let viewer = viewer(&state, &headers)?;
-    let list: Vec<_> = state
-        .settings
-        .dashboards
-        .list
-        .iter()
-        .filter(|d| d.open_to(viewer.role))
+    let list: Vec<_> = open_dashboards(&state, viewer.role)
         .map(|d| {
             json!({
                 "id": d.id,
@@ -872,6 +906,22 @@ fn download_name(d: &Dashboard, panel: &Panel, lake_version: Option<i64>, ext: &
     )
 }
 
+/// A download: its type, how the browser should treat it, and its bytes.
+fn download(content_type: &'static str, disposition: String, body: impl IntoResponse) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+}
+
 async fn panel_csv(
     State(state): State<Arc<AppState>>,
     UrlPath((id, panel_id)): UrlPath<(String, String)>,
@@ -879,17 +929,45 @@ async fn panel_csv(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let (r, d, panel) = panel_request(&state, &id, &panel_id, &query, &headers).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                download_name(&d, &panel, r.current.source.lake_version, "csv"),
-            ),
-        ],
+    let name = download_name(&d, &panel, r.current.source.lake_version, "csv");
+    Ok(download(
+        "text/csv; charset=utf-8",
+        name,
         r.shown.table.to_csv(),
-    )
-        .into_response())
+    ))
+}
+
+/// The chart of a panel, as SVG or PNG.
+async fn panel_chart(
+    state: &AppState,
+    id: &str,
+    panel_id: &str,
+    query: &BTreeMap<String, String>,
+    headers: &HeaderMap,
+    png: bool,
+) -> Result<Response, ApiError> {
+    let (r, d, panel) = panel_request(state, id, panel_id, query, headers).await?;
+    if panel.chart == ChartKind::Table {
+        return Err(ApiError::not_found("chart: this panel is a table"));
+    }
+    let version = r.current.source.lake_version;
+    let model = r.shown.model;
+    if png {
+        // Rasterising takes milliseconds of CPU: keep it off the request threads.
+        let bytes = tokio::task::spawn_blocking(move || chart::png(&model))
+            .await
+            .map_err(internal)?
+            .map_err(internal)?;
+        Ok(download(
+            "image/png",
+            download_name(&d, &panel, version, "png"),
+            bytes,
+        ))
+    } else {
+        let svg = chart::svg(&model).map_err(internal)?;
+        let name = download_name(&d, &panel, version, "svg").replace("attachment", "inline");
+        Ok(download("image/svg+xml", name, svg))
+    }
 }
 
 async fn panel_svg(
@@ -898,24 +976,7 @@ async fn panel_svg(
     Query(query): Query<BTreeMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (r, d, panel) = panel_request(&state, &id, &panel_id, &query, &headers).await?;
-    if panel.chart == ChartKind::Table {
-        return Err(ApiError::not_found("chart: this panel is a table"));
-    }
-    let svg = chart::svg(&r.shown.model)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "image/svg+xml".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                download_name(&d, &panel, r.current.source.lake_version, "svg")
-                    .replace("attachment", "inline"),
-            ),
-        ],
-        svg,
-    )
-        .into_response())
+    panel_chart(&state, &id, &panel_id, &query, &headers, false).await
 }
 
 async fn panel_png(
@@ -924,24 +985,5 @@ async fn panel_png(
     Query(query): Query<BTreeMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (r, d, panel) = panel_request(&state, &id, &panel_id, &query, &headers).await?;
-    if panel.chart == ChartKind::Table {
-        return Err(ApiError::not_found("chart: this panel is a table"));
-    }
-    let model = r.shown.model;
-    let png = tokio::task::spawn_blocking(move || chart::png(&model))
-        .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "image/png".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                download_name(&d, &panel, r.current.source.lake_version, "png"),
-            ),
-        ],
-        png,
-    )
-        .into_response())
+    panel_chart(&state, &id, &panel_id, &query, &headers, true).await
 }

@@ -52,12 +52,7 @@ pub async fn index(
 ) -> Result<Response, ApiError> {
     let viewer = viewer(&state, &headers)?;
     let current = state.current();
-    let dashboards: Vec<_> = state
-        .settings
-        .dashboards
-        .list
-        .iter()
-        .filter(|d| d.open_to(viewer.role))
+    let dashboards: Vec<_> = super::open_dashboards(&state, viewer.role)
         .map(|d| {
             context! { id => d.id, title => d.title, description => d.description,
             href => format!("/dashboards/{}", d.id) }
