@@ -118,7 +118,10 @@ fn periods_span(periods: &[String]) -> String {
 }
 
 fn footer(periods: &[String], ctx: &Context) -> String {
-    let mut parts = vec![format!("Period: {}", periods_span(periods))];
+    let mut parts = Vec::new();
+    if !periods.is_empty() {
+        parts.push(format!("Period: {}", periods_span(periods)));
+    }
     parts.push(format!(
         "lake version {}",
         ctx.lake_version.map_or("empty".into(), |v| v.to_string())
@@ -142,8 +145,20 @@ pub fn build(
         ChartKind::Funnel => funnel_model(indicator, table, ctx),
         ChartKind::CiBars => bars_model(indicator, table, ctx),
         ChartKind::EquityTrend => trend_model(panel, indicator, table, ctx),
-        ChartKind::Table => empty(indicator, "A table; see the data below."),
+        ChartKind::Table => {
+            let mut m = empty(indicator, &format!("A table of {} rows.", table.rows.len()));
+            let mut periods = table.distinct("period");
+            periods.sort();
+            m.footer = footer(&periods, ctx);
+            m
+        }
     };
+    if table.rows.is_empty() {
+        model.description = panel
+            .empty
+            .clone()
+            .unwrap_or_else(|| "Nothing to show for these choices.".into());
+    }
     model.title = panel.title.clone();
     if panel.width <= 6 {
         model.size = (640, 420);

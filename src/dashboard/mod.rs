@@ -132,6 +132,9 @@ pub struct Panel {
     /// A sentence under the title.
     #[serde(default)]
     pub note: String,
+    /// What to say when the result has no rows.
+    #[serde(default)]
+    pub empty: Option<String>,
 }
 
 fn default_width() -> u8 {

@@ -190,6 +190,36 @@ fn every_chart_says_what_it_shows_with_its_period_and_lake_version() {
     assert!(svg.contains(&format!("lake version {version}")));
     // The change idea is drawn as a dated annotation.
     assert!(svg.contains("Trauma-informed care training"));
+    // A table with nothing in it says why rather than showing an empty grid.
+    let compliance = get(
+        &s.url("/api/dashboards/my-organisation/panels/my-compliance?org=CMH"),
+        Some(&t.analyst),
+    )
+    .json();
+    assert_eq!(compliance["rows"].as_array().unwrap().len(), 0);
+    assert!(
+        compliance["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("No rule of our jurisdiction's rule set applies")
+    );
+    let qld = get(
+        &s.url("/api/dashboards/my-organisation/panels/my-compliance?org=QLD-GC"),
+        Some(&t.analyst),
+    )
+    .json();
+    let rows = qld["rows"].as_array().unwrap();
+    assert!(!rows.is_empty());
+    assert_eq!(
+        qld["description"],
+        format!("A table of {} rows.", rows.len())
+    );
+    assert!(
+        qld["period"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("lake version {version}"))
+    );
 }
 
 #[test]
