@@ -268,7 +268,10 @@ pub async fn serve(
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown())
         .await?;
+    // Stop warming and watching before saying so: a half-computed panel is dropped,
+    // not reported as an error while the runtime winds down.
     watch.abort();
+    let _ = watch.await;
     eprintln!("ako: stopped");
     Ok(())
 }

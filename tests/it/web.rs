@@ -575,3 +575,46 @@ async fn a_new_ingest_refreshes_cached_panels() {
         "the old version's results are dropped"
     );
 }
+
+#[tokio::test]
+async fn serve_stops_gracefully_on_sigterm() {
+    let f = Fixture::new();
+    f.ingest_reference().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ako"))
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--lake"])
+        .arg(f.lake_dir())
+        .current_dir(f.dir.path())
+        .env_remove("AKO_CONFIG")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}/healthz");
+    let started = std::time::Instant::now();
+    let health = loop {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        if let Ok(mut r) = agent.get(&url).call() {
+            break r.body_mut().read_json::<Value>().unwrap();
+        }
+        assert!(started.elapsed().as_secs() < 60, "the server did not start");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(health["status"], "ok");
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "exit {:?}", out.status);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("on loopback only"), "{err}");
+    assert!(err.trim_end().ends_with("ako: stopped"), "{err}");
+}
