@@ -585,7 +585,7 @@ async fn serve_stops_gracefully_on_sigterm() {
         .local_addr()
         .unwrap()
         .port();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ako"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_ako"))
         .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--lake"])
         .arg(f.lake_dir())
         .current_dir(f.dir.path())
