@@ -115,6 +115,8 @@ pub struct Pseudonyms {
 /// Columns that carry an organisation's identity.
 const ORG_CODE_COLUMNS: [&str; 2] = ["org_code", "organisation"];
 const ORG_NAME_COLUMNS: [&str; 1] = ["org_name"];
+/// Columns that place an organisation (withheld beside a peer code).
+const ORG_PLACE_COLUMNS: [&str; 2] = ["jurisdiction", "region"];
 
 impl Pseudonyms {
     /// `orgs`: every organisation's code and name.
@@ -182,6 +184,10 @@ impl Pseudonyms {
             .iter()
             .filter_map(|c| table.col(c))
             .collect();
+        let place_cols: Vec<usize> = ORG_PLACE_COLUMNS
+            .iter()
+            .filter_map(|c| table.col(c))
+            .collect();
         for row in &mut table.rows {
             let own = code_cols
                 .first()
@@ -192,8 +198,10 @@ impl Pseudonyms {
                     row[c] = Cell::Text(self.label(viewer, code));
                 }
             }
-            if !own {
-                for &c in &name_cols {
+            if !own && !code_cols.is_empty() {
+                // A peer code beside its jurisdiction would name the organisation
+                // wherever a jurisdiction has only one or two of them.
+                for &c in name_cols.iter().chain(&place_cols) {
                     row[c] = Cell::Null;
                 }
             }

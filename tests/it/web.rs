@@ -317,6 +317,12 @@ fn a_leader_never_sees_another_organisation() {
         .collect();
     assert!(orgs.contains(&LEADER_ORG));
     assert!(orgs.iter().any(|o| o.starts_with('P') && o.len() == 3));
+    // A peer's jurisdiction is withheld (it would name a state's only organisations);
+    // the leader's own is shown.
+    for r in ranking["rows"].as_array().unwrap() {
+        let own = r["org_code"] == LEADER_ORG;
+        assert_eq!(r["jurisdiction"].is_null(), !own, "{r}");
+    }
     // Asking for another organisation changes nothing: a leader is held to their own.
     let asked = get(
         &s.url("/api/dashboards/my-organisation/panels/my-rate?org=AKL"),
