@@ -163,6 +163,17 @@ pub async fn register_for(
     Ok(())
 }
 
+/// `EXPLAIN ANALYZE` of an indicator, its derived tables registered first.
+pub async fn explain(
+    ctx: &SessionContext,
+    indicator: &Indicator,
+    given: &[(String, String)],
+    sources: &Sources<'_>,
+) -> Result<String, DerivedError> {
+    register_for(ctx, &indicator.sql, sources).await?;
+    Ok(indicator.explain(ctx, given).await?)
+}
+
 /// Runs an indicator with the derived tables it needs.
 pub async fn run(
     ctx: &SessionContext,

@@ -458,6 +458,39 @@ impl Indicator {
             .collect()
     }
 
+    /// Runs the indicator's SQL under `EXPLAIN ANALYZE`: the physical plan with each
+    /// operator's rows, time and memory, for finding out where a slow indicator spends
+    /// its time.
+    pub async fn explain(
+        &self,
+        ctx: &SessionContext,
+        given: &[(String, String)],
+    ) -> Result<String, CatalogError> {
+        let values = self.bind(given)?;
+        let query = |source| CatalogError::Query {
+            indicator: self.name.clone(),
+            source,
+        };
+        let mut df = ctx.sql(&self.sql).await.map_err(query)?;
+        if !values.is_empty() {
+            df = df.with_param_values(values).map_err(query)?;
+        }
+        let batches = df
+            .explain(false, true)
+            .map_err(query)?
+            .collect()
+            .await
+            .map_err(query)?;
+        let plan = crate::table::Table::from_batches(&batches)
+            .map_err(|e| query(DataFusionError::ArrowError(Box::new(e), None)))?;
+        Ok(plan
+            .rows
+            .iter()
+            .filter_map(|r| r.last().map(|c| c.display()))
+            .collect::<Vec<_>>()
+            .join("\n"))
+    }
+
     /// Runs the indicator in `ctx` with `given` parameters.
     pub async fn run(
         &self,

@@ -103,6 +103,10 @@ enum Command {
         /// Configuration file (peer-group settings for indicators by peer group).
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Print the SQL's plan with each operator's rows and time (EXPLAIN ANALYZE)
+        /// instead of the result.
+        #[arg(long)]
+        explain: bool,
     },
     /// Peer groups by size, by shared challenge, or as the facilitator set them.
     Peers(peers::PeersArgs),
@@ -209,6 +213,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             as_of,
             queries,
             config,
+            explain,
         } => {
             let dir = queries.unwrap_or_else(catalog::default_dir);
             let catalog = Catalog::load(&dir)
@@ -232,6 +237,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 compliance_dir: &compliance::default_dir(),
                 cache: derived::Cache::for_lake(&lake, snapshot.lake_version),
             };
+            if explain {
+                let plan = derived::explain(&ctx, indicator, &given, &sources)
+                    .await
+                    .map_err(user)?;
+                println!("{plan}");
+                return Ok(ExitCode::SUCCESS);
+            }
             let batches = derived::run(&ctx, indicator, &given, &sources)
                 .await
                 .map_err(|e| match e {

@@ -385,3 +385,27 @@ async fn completeness_shows_the_share_of_rows_rejected() {
         "| TST | 2024-03 | on_time | 2024-04-20 | 2024-04-18 | -2 | 4 | true | 5 | 0 | 0.0 |",
     );
 }
+
+#[tokio::test]
+async fn explain_shows_where_an_indicator_spends_its_time() {
+    let f = hand_made().await;
+    let out = f.cli_query(&["events_per_1000_bed_days", "--explain"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan = String::from_utf8(out.stdout).unwrap();
+    // The physical plan with each operator's measured rows and time.
+    assert!(plan.contains("AggregateExec"), "{plan}");
+    assert!(plan.contains("DataSourceExec"), "{plan}");
+    assert!(plan.contains("output_rows="), "{plan}");
+    assert!(plan.contains("elapsed_compute="), "{plan}");
+    let bad = f.cli_query(&[
+        "events_per_1000_bed_days",
+        "--explain",
+        "--param",
+        "grain=week",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+}
