@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::ScalarValue;
 use datafusion::error::DataFusionError;
-use datafusion::prelude::SessionContext;
+use datafusion::prelude::{DataFrame, SessionContext};
 use serde::Serialize;
 
 mod estimates;
@@ -458,6 +458,25 @@ impl Indicator {
             .collect()
     }
 
+    /// The indicator's SQL planned in `ctx` with its parameters bound as values.
+    async fn frame(
+        &self,
+        ctx: &SessionContext,
+        given: &[(String, String)],
+    ) -> Result<DataFrame, CatalogError> {
+        let values = self.bind(given)?;
+        let query = |source| CatalogError::Query {
+            indicator: self.name.clone(),
+            source,
+        };
+        let df = ctx.sql(&self.sql).await.map_err(query)?;
+        if values.is_empty() {
+            Ok(df)
+        } else {
+            df.with_param_values(values).map_err(query)
+        }
+    }
+
     /// Runs the indicator's SQL under `EXPLAIN ANALYZE`: the physical plan with each
     /// operator's rows, time and memory, for finding out where a slow indicator spends
     /// its time.
@@ -466,16 +485,13 @@ impl Indicator {
         ctx: &SessionContext,
         given: &[(String, String)],
     ) -> Result<String, CatalogError> {
-        let values = self.bind(given)?;
         let query = |source| CatalogError::Query {
             indicator: self.name.clone(),
             source,
         };
-        let mut df = ctx.sql(&self.sql).await.map_err(query)?;
-        if !values.is_empty() {
-            df = df.with_param_values(values).map_err(query)?;
-        }
-        let batches = df
+        let batches = self
+            .frame(ctx, given)
+            .await?
             .explain(false, true)
             .map_err(query)?
             .collect()
@@ -497,15 +513,11 @@ impl Indicator {
         ctx: &SessionContext,
         given: &[(String, String)],
     ) -> Result<Vec<RecordBatch>, CatalogError> {
-        let values = self.bind(given)?;
         let query = |source| CatalogError::Query {
             indicator: self.name.clone(),
             source,
         };
-        let mut df = ctx.sql(&self.sql).await.map_err(query)?;
-        if !values.is_empty() {
-            df = df.with_param_values(values).map_err(query)?;
-        }
+        let mut df = self.frame(ctx, given).await?;
         for m in &self.measures {
             if df.schema().field_with_unqualified_name(&m.column).is_err() {
                 return Err(CatalogError::Shape {

@@ -473,24 +473,13 @@ pub struct FilterView {
     pub locked: bool,
 }
 
-fn param_values(state: &AppState, d: &Dashboard, name: &str) -> Vec<String> {
+/// The first declaration of parameter `name` among the dashboard's indicators.
+fn param<'a>(state: &'a AppState, d: &Dashboard, name: &str) -> Option<&'a crate::catalog::Param> {
     d.panels
         .iter()
         .filter_map(|p| state.settings.catalog.get(&p.indicator).ok())
         .flat_map(|i| i.params.iter())
         .find(|p| p.name == name)
-        .map(|p| p.allowed.clone())
-        .unwrap_or_default()
-}
-
-fn param_default(state: &AppState, d: &Dashboard, name: &str) -> String {
-    d.panels
-        .iter()
-        .filter_map(|p| state.settings.catalog.get(&p.indicator).ok())
-        .flat_map(|i| i.params.iter())
-        .find(|p| p.name == name)
-        .map(|p| p.default.clone())
-        .unwrap_or_default()
 }
 
 /// Reads filter values from the query string, holding each to what the viewer may
@@ -568,9 +557,10 @@ pub fn choose(
                 }
             }
             FilterKind::Grain | FilterKind::Practice | FilterKind::Grouping => {
-                let allowed = param_values(state, d, &f.name);
+                let declared = param(state, d, &f.name);
+                let allowed = declared.map(|p| p.allowed.clone()).unwrap_or_default();
                 let value = if asked.is_empty() {
-                    param_default(state, d, &f.name)
+                    declared.map(|p| p.default.clone()).unwrap_or_default()
                 } else {
                     asked
                 };
