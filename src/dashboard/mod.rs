@@ -251,6 +251,22 @@ impl Dashboard {
                     .bind(&c)
                     .map_err(|e| at(format!("compare: {e}")))?;
             }
+            // Indicator panels are suppressed on numerator and denominator; a table's
+            // counts must be named, or a leader would see its small cells.
+            if !p.chart.needs_estimate()
+                && p.counts.is_empty()
+                && d.audience.iter().any(|r| *r != Role::Analyst)
+            {
+                return Err(at(format!(
+                    "a table shown to {} names its count columns (`counts = [...]`) so that small cells are withheld",
+                    d.audience
+                        .iter()
+                        .filter(|r| **r != Role::Analyst)
+                        .map(|r| r.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
             if !(1..=12).contains(&p.width) {
                 return Err(at("width is 1 to 12".into()));
             }
@@ -383,4 +399,82 @@ pub fn indicator_of<'a>(catalog: &'a Catalog, panel: &Panel) -> &'a Indicator {
     catalog
         .get(&panel.indicator)
         .expect("checked when the dashboard loaded")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog() -> Catalog {
+        Catalog::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("queries")).unwrap()
+    }
+
+    fn parse(text: &str) -> Result<Dashboard, DashboardError> {
+        Dashboard::parse(Path::new("dashboards/test.toml"), text, &catalog())
+    }
+
+    const PANEL: &str = "[[panels]]\nid = \"p\"\ntitle = \"T\"\n";
+
+    #[test]
+    fn mistakes_are_refused_naming_the_panel() {
+        let ok = parse(&format!(
+            "title = \"T\"\naudience = [\"leader\"]\n{PANEL}indicator = \"events_per_1000_bed_days\"\nchart = \"spc\"\n"
+        ))
+        .unwrap();
+        assert_eq!(ok.id, "test");
+        let cases = [
+            ("events_per_100", "spc", "", "no indicator `events_per_100`"),
+            (
+                "compliance_by_org",
+                "spc",
+                "",
+                "needs an indicator with value and interval",
+            ),
+            ("compliance_by_org", "table", "", "names its count columns"),
+            (
+                "events_per_1000_bed_days",
+                "spc",
+                "params = { grain = \"week\" }",
+                "not one of month, quarter, year",
+            ),
+            (
+                "events_per_1000_bed_days",
+                "spc",
+                "width = 13",
+                "width is 1 to 12",
+            ),
+        ];
+        for (indicator, chart, extra, message) in cases {
+            let text = format!(
+                "title = \"T\"\naudience = [\"leader\"]\n{PANEL}indicator = \"{indicator}\"\nchart = \"{chart}\"\n{extra}\n"
+            );
+            let err = parse(&text).unwrap_err().to_string();
+            assert!(err.starts_with("dashboards/test.toml: panel `p`"), "{err}");
+            assert!(err.contains(message), "{err}");
+        }
+        // A table for analysts alone need not name its counts.
+        parse(&format!(
+            "title = \"T\"\naudience = [\"analyst\"]\n{PANEL}indicator = \"compliance_by_org\"\nchart = \"table\"\n"
+        ))
+        .unwrap();
+        let twice = format!(
+            "title = \"T\"\naudience = [\"analyst\"]\n{PANEL}indicator = \"compliance_by_org\"\nchart = \"table\"\n{PANEL}indicator = \"compliance_by_org\"\nchart = \"table\"\n"
+        );
+        assert!(
+            parse(&twice)
+                .unwrap_err()
+                .to_string()
+                .contains("used twice")
+        );
+    }
+
+    #[test]
+    fn the_bundled_dashboards_load() {
+        let d = Dashboards::load(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("dashboards"),
+            &catalog(),
+        )
+        .unwrap();
+        assert_eq!(d.list.len(), 6);
+    }
 }
