@@ -6,6 +6,7 @@
 #![deny(unsafe_code)]
 
 pub mod analyst;
+pub mod atomic;
 pub mod catalog;
 pub mod chart;
 pub mod compliance;

@@ -85,12 +85,7 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), GenerateError> {
         path: path.to_path_buf(),
         source,
     };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    let tmp = path.with_extension("tmp-ako");
-    std::fs::write(&tmp, bytes).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    crate::atomic::write(path, bytes).map_err(io)
 }
 
 /// First month of the period: July of the first financial year.

@@ -1,7 +1,6 @@
 //! Bearer tokens: made once by `ako token add`, shown once, and stored only as their
 //! SHA-256 in the configuration file, so a leaked configuration grants nothing.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rand::RngCore;
@@ -99,18 +98,10 @@ pub fn add(
         org.map(|o| format!("org = \"{o}\"\n")).unwrap_or_default(),
         hash(&token)
     ));
-    let io = |source| TokenError::Io {
+    crate::atomic::write(path, text.as_bytes()).map_err(|source| TokenError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-    tmp.write_all(text.as_bytes()).map_err(io)?;
-    tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
+    })?;
     Ok(token)
 }
 
