@@ -345,32 +345,6 @@ pub fn spc_deviants(
     out
 }
 
-async fn change_ideas(
-    ctx: &SessionContext,
-) -> Result<Vec<(String, String, String)>, DeviantsError> {
-    let batches = ctx
-        .sql("SELECT org_code, CAST(started AS VARCHAR) AS started, title FROM change_ideas")
-        .await?
-        .collect()
-        .await?;
-    let mut out = Vec::new();
-    for b in &batches {
-        let (o, s, t) = (
-            string_column(b, "org_code").map_err(Box::new)?,
-            string_column(b, "started").map_err(Box::new)?,
-            string_column(b, "title").map_err(Box::new)?,
-        );
-        for i in 0..b.num_rows() {
-            out.push((
-                o.value(i).to_string(),
-                s.value(i).to_string(),
-                t.value(i).to_string(),
-            ));
-        }
-    }
-    Ok(out)
-}
-
 /// Every positive deviant in the session's lake, by organisation then kind.
 pub async fn find(
     ctx: &SessionContext,
@@ -378,7 +352,7 @@ pub async fn find(
     options: &DeviantOptions,
 ) -> Result<Vec<Deviant>, DeviantsError> {
     let months = months(ctx, sources).await?;
-    let ideas = change_ideas(ctx).await?;
+    let ideas = crate::lake::change_ideas(ctx).await.map_err(Box::new)?;
     let mut out = funnel_deviants(&months, options);
     out.extend(spc_deviants(&months, &ideas, options));
     out.sort_by(|a, b| a.org_code.cmp(&b.org_code));

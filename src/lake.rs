@@ -496,6 +496,37 @@ pub fn string_column(batch: &RecordBatch, name: &str) -> Result<StringArray, Lak
     Ok(utf8.as_string::<i32>().clone())
 }
 
+/// Every dated change idea (PDSA cycle) in a session's lake: organisation, start date
+/// (`YYYY-MM-DD`) and title, by organisation and date.
+pub async fn change_ideas(
+    ctx: &SessionContext,
+) -> Result<Vec<(String, String, String)>, LakeError> {
+    let batches = ctx
+        .sql(
+            "SELECT org_code, CAST(started AS VARCHAR) AS started_on, title FROM change_ideas \
+             ORDER BY org_code, started_on",
+        )
+        .await?
+        .collect()
+        .await?;
+    let mut out = Vec::new();
+    for b in &batches {
+        let (o, s, t) = (
+            string_column(b, "org_code")?,
+            string_column(b, "started_on")?,
+            string_column(b, "title")?,
+        );
+        for i in 0..b.num_rows() {
+            out.push((
+                o.value(i).to_string(),
+                s.value(i).to_string(),
+                t.value(i).to_string(),
+            ));
+        }
+    }
+    Ok(out)
+}
+
 async fn register_delta(
     ctx: &SessionContext,
     name: &str,

@@ -145,6 +145,17 @@ pub enum Estimate {
 }
 
 impl Estimate {
+    /// The header's name for it (`-- ci: NAME`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Estimate::Poisson => "poisson",
+            Estimate::Wilson => "wilson",
+            Estimate::Ratio => "none",
+            Estimate::Dsr => "dsr",
+            Estimate::RateRatio => "rate_ratio",
+        }
+    }
+
     fn parse(text: &str) -> Option<Estimate> {
         match text {
             "poisson" => Some(Estimate::Poisson),

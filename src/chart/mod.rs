@@ -47,7 +47,7 @@ pub fn svg(model: &Model) -> Result<String, ChartError> {
     let mut text = String::new();
     {
         let root = SVGBackend::with_string(&mut text, model.size).into_drawing_area();
-        draw(&root, model)?;
+        draw_with(&root, model, 1.0)?;
         root.present().map_err(err)?;
     }
     let head = format!(
@@ -105,13 +105,6 @@ fn escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
-}
-
-fn draw<DB: DrawingBackend>(
-    root: &DrawingArea<DB, plotters::coord::Shift>,
-    model: &Model,
-) -> Result<(), ChartError> {
-    draw_with(root, model, 1.0)
 }
 
 fn draw_with<DB: DrawingBackend>(

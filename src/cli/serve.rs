@@ -128,12 +128,9 @@ async fn ensure_lake(dir: &Path) -> anyhow::Result<()> {
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let settings = settings(args.source).await?;
-    if settings.config.tokens.is_empty() && !args.addr.ip().is_loopback() {
-        return Err(UserError(format!(
-            "no tokens are configured, so ako serves only on loopback, not {}; add one with `ako token add --role analyst` first",
-            args.addr
-        ))
-        .into());
+    // Refused before the sample is ingested, not after.
+    if let Some(refusal) = web::refuse_bind(&settings.config, args.addr) {
+        return Err(UserError(refusal).into());
     }
     ensure_lake(&settings.lake).await?;
     let state = AppState::open(settings).await?;

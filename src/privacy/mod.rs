@@ -49,10 +49,6 @@ impl Role {
             Role::Public => "public",
         }
     }
-
-    pub fn parse(text: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.name() == text)
-    }
 }
 
 /// The person asking: a role and, for a leader, their organisation.

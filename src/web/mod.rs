@@ -141,14 +141,7 @@ async fn load(
             .map(|r| (r[0].clone(), r[1].clone()))
             .collect::<Vec<_>>(),
     );
-    let ideas = strings(
-        &ctx,
-        "SELECT org_code, CAST(started AS VARCHAR) AS started_on, title FROM change_ideas ORDER BY started_on",
-    )
-    .await?
-    .into_iter()
-    .map(|r| (r[0].clone(), r[1].clone(), r[2].clone()))
-    .collect();
+    let ideas = crate::lake::change_ideas(&ctx).await?;
     let years = strings(
         &ctx,
         "SELECT DISTINCT substr(month, 1, 4) AS year FROM episodes ORDER BY year",
@@ -228,16 +221,24 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
+/// Why the server may not listen on `addr`: without tokens everyone is an analyst, so
+/// only this machine may connect.
+pub fn refuse_bind(config: &Config, addr: SocketAddr) -> Option<String> {
+    (config.tokens.is_empty() && !addr.ip().is_loopback()).then(|| {
+        format!(
+            "no tokens are configured, so ako serves only on loopback (127.0.0.1 or ::1), not {addr}; add one with `ako token add --role analyst` first"
+        )
+    })
+}
+
 /// Serves until Ctrl-C or SIGTERM, checking every `refresh` for a new lake version.
 pub async fn serve(
     state: Arc<AppState>,
     addr: SocketAddr,
     refresh: Duration,
 ) -> Result<(), WebError> {
-    if !state.tokens_required() && !addr.ip().is_loopback() {
-        return Err(WebError::Refused(format!(
-            "no tokens are configured, so ako serves only on loopback (127.0.0.1 or ::1), not {addr}; add one with `ako token add --role analyst` first"
-        )));
+    if let Some(refusal) = refuse_bind(&state.settings.config, addr) {
+        return Err(WebError::Refused(refusal));
     }
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
@@ -630,9 +631,29 @@ fn add_options(views: &mut [FilterView], data: &PanelData) {
 pub struct Shown {
     pub table: Table,
     pub compare: Option<Table>,
-    pub suppressed: usize,
-    pub model: chart::Model,
     pub params: Vec<(String, String)>,
+    /// What its chart needs beyond the tables (rows withheld among it).
+    pub context: Context,
+}
+
+impl Shown {
+    /// Rows withheld by suppression.
+    pub fn suppressed(&self) -> usize {
+        self.context.suppressed
+    }
+
+    /// The panel's chart, drawn from the protected tables; built only by the outputs
+    /// that show it or its description (not the CSV).
+    pub fn model(&self, state: &AppState, panel: &Panel) -> chart::Model {
+        let indicator = indicator_of(&state.settings.catalog, panel);
+        chart::build(
+            panel,
+            indicator,
+            &self.table,
+            self.compare.as_ref(),
+            &self.context,
+        )
+    }
 }
 
 /// Computes a panel and applies the viewer's privacy rules before anything is drawn.
@@ -656,10 +677,7 @@ pub async fn show(
         })?;
     add_options(views, &data);
     let indicator = indicator_of(&state.settings.catalog, panel);
-    let mut rules = Rules {
-        counts: suppress::Rules::default().counts,
-        ..Rules::default()
-    };
+    let mut rules = Rules::default();
     rules
         .counts
         .extend(["denominator", "comparison_denominator"].map(String::from));
@@ -702,13 +720,11 @@ pub async fn show(
         },
         suppressed,
     };
-    let model = chart::build(panel, indicator, &table, compare.as_ref(), &context);
     Ok(Shown {
         table,
         compare,
-        suppressed,
-        model,
         params: data.params,
+        context,
     })
 }
 
@@ -856,7 +872,7 @@ async fn api_panel(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let (r, d, panel) = panel_request(&state, &id, &panel_id, &query, &headers).await?;
-    let indicator = indicator_of(&state.settings.catalog, &panel);
+    let model = r.shown.model(&state, &panel);
     let params: BTreeMap<_, _> = r
         .shown
         .params
@@ -864,6 +880,35 @@ async fn api_panel(
         .filter(|(k, _)| k != "org" || r.viewer.role == Role::Analyst)
         .cloned()
         .collect();
+    let mut body = panel_fields(
+        &state,
+        &d,
+        &panel,
+        r.current.source.lake_version,
+        &r.shown,
+        &model,
+    );
+    for (key, value) in [
+        ("role", json!(r.viewer.role)),
+        ("params", json!(params)),
+        ("filters", json!(r.views)),
+        ("links", json!(panel_links(&d, &panel, &r.views))),
+    ] {
+        body.insert(key.into(), value);
+    }
+    Ok(axum::Json(body).into_response())
+}
+
+/// A panel's JSON as both the API and the published site give it.
+pub fn panel_fields(
+    state: &AppState,
+    d: &Dashboard,
+    panel: &Panel,
+    lake_version: Option<i64>,
+    shown: &Shown,
+    model: &chart::Model,
+) -> serde_json::Map<String, serde_json::Value> {
+    let indicator = indicator_of(&state.settings.catalog, panel);
     let body = json!({
         "dashboard": d.id,
         "panel": panel.id,
@@ -872,22 +917,19 @@ async fn api_panel(
         "indicator_title": indicator.title,
         "unit": indicator.unit,
         "chart": panel.chart,
-        "estimate": indicator.estimate.map(|e| match e {
-            Estimate::Poisson => "poisson", Estimate::Wilson => "wilson", Estimate::Ratio => "none",
-            Estimate::Dsr => "dsr", Estimate::RateRatio => "rate_ratio" }),
-        "role": r.viewer.role,
-        "lake_version": r.current.source.lake_version,
-        "period": r.shown.model.footer,
-        "description": r.shown.model.description,
-        "params": params,
-        "filters": r.views,
-        "suppressed": r.shown.suppressed,
-        "columns": r.shown.table.columns,
-        "rows": r.shown.table.rows_json(),
-        "compare": r.shown.compare.as_ref().map(|c| c.rows_json()),
-        "links": panel_links(&d, &panel, &r.views),
+        "estimate": indicator.estimate.map(Estimate::name),
+        "lake_version": lake_version,
+        "period": model.footer,
+        "description": model.description,
+        "suppressed": shown.suppressed(),
+        "columns": shown.table.columns,
+        "rows": shown.table.rows_json(),
+        "compare": shown.compare.as_ref().map(|c| c.rows_json()),
     });
-    Ok(axum::Json(body).into_response())
+    match body {
+        serde_json::Value::Object(map) => map,
+        _ => unreachable!("json! of braces is an object"),
+    }
 }
 
 fn download_name(d: &Dashboard, panel: &Panel, lake_version: Option<i64>, ext: &str) -> String {
@@ -911,7 +953,7 @@ fn download(content_type: &'static str, disposition: String, body: impl IntoResp
         .into_response()
 }
 
-fn internal(e: impl std::fmt::Display) -> ApiError {
+pub(super) fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
 }
 
@@ -944,7 +986,7 @@ async fn panel_chart(
         return Err(ApiError::not_found("chart: this panel is a table"));
     }
     let version = r.current.source.lake_version;
-    let model = r.shown.model;
+    let model = r.shown.model(state, &panel);
     if png {
         // Rasterising takes milliseconds of CPU: keep it off the request threads.
         let bytes = tokio::task::spawn_blocking(move || chart::png(&model))

@@ -30,12 +30,15 @@ pub(super) fn templates() -> &'static Environment<'static> {
     })
 }
 
+/// A page from its template.
+pub(super) fn render_html(name: &str, ctx: minijinja::Value) -> Result<String, minijinja::Error> {
+    templates().get_template(name).and_then(|t| t.render(ctx))
+}
+
 fn render(name: &str, ctx: minijinja::Value) -> Result<Response, ApiError> {
-    templates()
-        .get_template(name)
-        .and_then(|t| t.render(ctx))
+    render_html(name, ctx)
         .map(|html| Html(html).into_response())
-        .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+        .map_err(super::internal)
 }
 
 fn role_text(state: &AppState, viewer: &crate::privacy::Viewer) -> String {
@@ -77,7 +80,7 @@ pub(super) struct PanelView {
     title: String,
     note: String,
     width: u8,
-    svg: Option<String>,
+    pub(super) svg: Option<String>,
     description: String,
     footer: String,
     columns: Vec<String>,
@@ -88,7 +91,10 @@ pub(super) struct PanelView {
 }
 
 /// A panel as the page shows it: its chart inline, its data with withheld cells marked.
-pub(super) fn panel_view(panel: &Panel, shown: Result<&Shown, &ApiError>) -> PanelView {
+pub(super) fn panel_view(
+    panel: &Panel,
+    shown: Result<(&Shown, &chart::Model), &ApiError>,
+) -> PanelView {
     let mut view = PanelView {
         id: panel.id.clone(),
         title: panel.title.clone(),
@@ -104,15 +110,15 @@ pub(super) fn panel_view(panel: &Panel, shown: Result<&Shown, &ApiError>) -> Pan
         is_table: !panel.chart.has_chart(),
     };
     match shown {
-        Ok(shown) => {
+        Ok((shown, model)) => {
             if panel.chart.has_chart() {
-                match chart::svg(&shown.model) {
+                match chart::svg(model) {
                     Ok(svg) => view.svg = Some(svg),
                     Err(e) => view.error = Some(e.to_string()),
                 }
             }
-            view.description = shown.model.description.clone();
-            view.footer = shown.model.footer.clone();
+            view.description = model.description.clone();
+            view.footer = model.footer.clone();
             view.columns = shown.table.columns.clone();
             let reason = shown.table.col(suppress::REASON);
             view.rows = shown
@@ -149,7 +155,11 @@ pub async fn dashboard(
     let mut panels = Vec::new();
     for panel in &d.panels {
         let shown = show(&state, &current, d, panel, &viewer, &choices, &mut views).await;
-        panels.push(panel_view(panel, shown.as_ref()));
+        let view = match &shown {
+            Ok(shown) => panel_view(panel, Ok((shown, &shown.model(&state, panel)))),
+            Err(e) => panel_view(panel, Err(e)),
+        };
+        panels.push(view);
     }
     for (view, panel) in panels.iter_mut().zip(&d.panels) {
         view.links = panel_links(d, panel, &views);

@@ -9,8 +9,8 @@ use std::path::Path;
 use minijinja::context;
 use serde_json::json;
 
-use super::pages::{PanelView, panel_view, templates};
-use super::{AppState, WebError, choose, show};
+use super::pages::{PanelView, panel_view, render_html};
+use super::{AppState, WebError, choose, panel_fields, show};
 use crate::chart;
 use crate::privacy::{Role, Viewer};
 
@@ -30,10 +30,7 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), WebError> {
 }
 
 fn render(name: &str, ctx: minijinja::Value) -> Result<String, WebError> {
-    templates()
-        .get_template(name)
-        .and_then(|t| t.render(ctx))
-        .map_err(|e| WebError::Refused(e.to_string()))
+    render_html(name, ctx).map_err(|e| WebError::Refused(e.to_string()))
 }
 
 /// Writes the public dashboards into `out`, replacing what was there only once the new
@@ -71,23 +68,19 @@ pub async fn publish(state: &AppState, out: &Path) -> Result<Summary, WebError> 
                 .await
                 .map_err(|e| WebError::Refused(e.message().to_string()))?;
             let base = root.join(&d.id).join(&panel.id);
+            let model = shown.model(state, panel);
+            // The page's inline SVG is the file's SVG: drawn once.
+            let mut view = panel_view(panel, Ok((&shown, &model)));
             let mut links = BTreeMap::new();
-            if panel.chart.has_chart() {
-                let svg = chart::svg(&shown.model).map_err(|e| WebError::Refused(e.to_string()))?;
+            if let Some(svg) = &view.svg {
                 write(&base.with_extension("svg"), svg.as_bytes())?;
-                let png = chart::png(&shown.model).map_err(|e| WebError::Refused(e.to_string()))?;
+                let png = chart::png(&model).map_err(|e| WebError::Refused(e.to_string()))?;
                 write(&base.with_extension("png"), &png)?;
                 links.insert("svg", format!("{}.svg", panel.id));
                 links.insert("png", format!("{}.png", panel.id));
             }
             write(&base.with_extension("csv"), shown.table.to_csv().as_bytes())?;
-            let body = json!({
-                "dashboard": d.id, "panel": panel.id, "title": panel.title,
-                "indicator": panel.indicator, "lake_version": current.source.lake_version,
-                "period": shown.model.footer, "description": shown.model.description,
-                "suppressed": shown.suppressed, "columns": shown.table.columns,
-                "rows": shown.table.rows_json(),
-            });
+            let body = panel_fields(state, d, panel, current.source.lake_version, &shown, &model);
             write(
                 &base.with_extension("json"),
                 serde_json::to_string_pretty(&body)
@@ -96,7 +89,6 @@ pub async fn publish(state: &AppState, out: &Path) -> Result<Summary, WebError> 
             )?;
             links.insert("csv", format!("{}.csv", panel.id));
             links.insert("json", format!("{}.json", panel.id));
-            let mut view = panel_view(panel, Ok(&shown));
             view.links = links;
             panels.push(view);
             summary.panels += 1;
