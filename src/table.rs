@@ -35,6 +35,10 @@ impl Cell {
         }
     }
 
+    pub fn is_null(&self) -> bool {
+        matches!(self, Cell::Null)
+    }
+
     pub fn is_number(&self) -> bool {
         matches!(self, Cell::Int(_) | Cell::Float(_))
     }
@@ -49,6 +53,15 @@ impl Cell {
             Cell::Float(v) => format_number(*v),
             Cell::Text(s) => s.clone(),
         }
+    }
+}
+
+/// Text a spreadsheet will show as text, never evaluate.
+pub fn inert(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
     }
 }
 
@@ -144,13 +157,19 @@ impl Table {
         seen
     }
 
-    /// RFC 4180 CSV with a header line.
+    /// RFC 4180 CSV with a header line. Text that a spreadsheet would run as a formula
+    /// (starting with `=`, `+`, `-`, `@`, tab or carriage return) is prefixed with `'`,
+    /// as OWASP advises; numbers are written as numbers.
     pub fn to_csv(&self) -> String {
         let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record(&self.columns).expect("writing to memory");
+        w.write_record(self.columns.iter().map(|c| inert(c)))
+            .expect("writing to memory");
         for row in &self.rows {
-            w.write_record(row.iter().map(Cell::display))
-                .expect("writing to memory");
+            w.write_record(row.iter().map(|c| match c {
+                Cell::Text(t) => inert(t),
+                other => other.display(),
+            }))
+            .expect("writing to memory");
         }
         String::from_utf8(w.into_inner().expect("writing to memory")).expect("UTF-8 cells")
     }
@@ -262,5 +281,20 @@ mod tests {
             r#"[{"org_code":"AKL","numerator":4,"value":2.5},{"org_code":null,"numerator":null,"value":null}]"#
         );
         assert_eq!(t.to_csv(), "org_code,numerator,value\nAKL,4,2.5\n,,\n");
+    }
+
+    #[test]
+    fn csv_text_a_spreadsheet_would_run_is_made_inert() {
+        let t = Table {
+            columns: vec!["note".into(), "n".into()],
+            rows: ["=1+1", "+A1", "-x", "@SUM(A1)", "\tx", "\rx", "ok"]
+                .iter()
+                .map(|s| vec![Cell::Text(s.to_string()), Cell::Int(-3)])
+                .collect(),
+        };
+        assert_eq!(
+            t.to_csv(),
+            "note,n\n'=1+1,-3\n'+A1,-3\n'-x,-3\n'@SUM(A1),-3\n'\tx,-3\n\"'\rx\",-3\nok,-3\n"
+        );
     }
 }

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use datafusion::prelude::SessionContext;
 
-use super::{Dashboard, FilterKind, Panel, indicator_of};
+use super::reach::{self, Protected};
+use super::{Dashboard, Dashboards, FilterKind, Panel, indicator_of};
 use crate::catalog::{Catalog, Indicator};
 use crate::config::Config;
 use crate::derived::{self, DerivedError};
@@ -22,6 +23,18 @@ pub enum ComputeError {
     Arrow(#[from] datafusion::arrow::error::ArrowError),
     #[error("{0}")]
     Columns(String),
+    #[error("{indicator} with {params} is not offered beyond analysts")]
+    NotReachable { indicator: String, params: String },
+}
+
+/// Whose results a panel is computed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// As the indicator returns them.
+    Analyst,
+    /// Picked from the indicator's protected view: suppressed across every result
+    /// anyone but an analyst can reach, before any filter (see [`reach`]).
+    Protected,
 }
 
 /// One lake version, open for queries.
@@ -31,10 +44,14 @@ pub struct Source {
     pub lake_root: PathBuf,
     pub catalog: Arc<Catalog>,
     pub config: Arc<Config>,
+    pub dashboards: Arc<Dashboards>,
     pub compliance_dir: PathBuf,
 }
 
 type Key = (Option<i64>, String, Vec<(String, String)>);
+
+/// A protected view: lake version and indicator.
+type ViewKey = (Option<i64>, String);
 
 /// Indicator results by lake version and parameters. Misses are computed one at a time:
 /// on two cores, two heavy queries at once only make both slower, and the second asker
@@ -43,12 +60,18 @@ type Key = (Option<i64>, String, Vec<(String, String)>);
 pub struct Cache {
     results: Mutex<HashMap<Key, Arc<Table>>>,
     computing: tokio::sync::Mutex<()>,
+    protected: Mutex<HashMap<ViewKey, Arc<Protected>>>,
+    protecting: tokio::sync::Mutex<()>,
 }
 
 impl Cache {
     /// Forgets every result not of `lake_version`.
     pub fn retain_version(&self, lake_version: Option<i64>) {
         self.results
+            .lock()
+            .expect("cache lock")
+            .retain(|k, _| k.0 == lake_version);
+        self.protected
             .lock()
             .expect("cache lock")
             .retain(|k, _| k.0 == lake_version);
@@ -97,6 +120,75 @@ impl Cache {
             .insert(key, table.clone());
         Ok(table)
     }
+
+    /// The indicator's protected view for this lake version, built once.
+    pub async fn protected(
+        &self,
+        source: &Source,
+        indicator: &Indicator,
+    ) -> Result<Arc<Protected>, ComputeError> {
+        let key = (source.lake_version, indicator.name.clone());
+        let cached = |c: &Self| c.protected.lock().expect("cache lock").get(&key).cloned();
+        if let Some(p) = cached(self) {
+            return Ok(p);
+        }
+        let _turn = self.protecting.lock().await;
+        if let Some(p) = cached(self) {
+            return Ok(p);
+        }
+        let started = std::time::Instant::now();
+        let mut results = Vec::new();
+        for (params, keeps) in reach::reachable(&source.dashboards, indicator) {
+            let given: Vec<(String, String)> = params.clone().into_iter().collect();
+            let table = self.run(source, indicator, &given).await?;
+            results.push((params, keeps, (*table).clone()));
+        }
+        let rules = reach::rules(&source.dashboards, indicator);
+        let reached = results.len();
+        let protected = Arc::new(Protected::new(results, &rules));
+        tracing::info!(
+            indicator = %indicator.name,
+            results = reached,
+            cells = protected.outcome.cells,
+            primary = protected.outcome.primary,
+            complementary = protected.outcome.complementary,
+            audit = protected.outcome.audit,
+            seconds = started.elapsed().as_secs_f64(),
+            "protected view built"
+        );
+        self.protected
+            .lock()
+            .expect("cache lock")
+            .insert(key, protected.clone());
+        Ok(protected)
+    }
+
+    /// The indicator's result with `params` as `access` may see it.
+    pub async fn fetch(
+        &self,
+        source: &Source,
+        indicator: &Indicator,
+        params: &[(String, String)],
+        access: Access,
+    ) -> Result<Arc<Table>, ComputeError> {
+        if access == Access::Analyst {
+            return self.run(source, indicator, params).await;
+        }
+        let asked = reach::complete(indicator, params);
+        let wide = reach::widen(indicator, asked.clone());
+        let protected = self.protected(source, indicator).await?;
+        protected
+            .rows(&asked, &wide)
+            .map(Arc::new)
+            .ok_or_else(|| ComputeError::NotReachable {
+                indicator: indicator.name.clone(),
+                params: params
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
 }
 
 /// A computed panel, before privacy.
@@ -126,7 +218,9 @@ pub fn params_for(
     let mut params: Vec<(String, String)> =
         fixed.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     for f in &dashboard.filters {
+        // A row filter never binds a parameter, so it cannot widen what is reached.
         let skip = panel.ignore.contains(&f.name)
+            || f.kind.filters_rows()
             || (panel.peers_of_org && f.kind == FilterKind::Organisation)
             || fixed.contains_key(&f.name);
         if skip || !indicator.params.iter().any(|p| p.name == f.name) {
@@ -191,10 +285,11 @@ pub async fn panel(
     dashboard: &Dashboard,
     panel: &Panel,
     choices: &Choices,
+    access: Access,
 ) -> Result<PanelData, ComputeError> {
     let indicator = indicator_of(&source.catalog, panel);
     let params = params_for(dashboard, panel, indicator, &panel.params, choices);
-    let mut table = (*cache.run(source, indicator, &params).await?).clone();
+    let mut table = (*cache.fetch(source, indicator, &params, access).await?).clone();
     // An empty result may come without columns; there is nothing to check or show.
     if !table.columns.is_empty() {
         dashboard
@@ -231,7 +326,7 @@ pub async fn panel(
             let mut all = panel.params.clone();
             all.extend(fixed.clone());
             let params = params_for(dashboard, panel, indicator, &all, choices);
-            let mut t = (*cache.run(source, indicator, &params).await?).clone();
+            let mut t = (*cache.fetch(source, indicator, &params, access).await?).clone();
             row_filters(dashboard, panel, choices, &mut t);
             keep(panel, &mut t);
             Some(t)

@@ -12,6 +12,7 @@ use crate::catalog::{Catalog, Indicator};
 use crate::privacy::Role;
 
 pub mod compute;
+pub mod reach;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DashboardError {

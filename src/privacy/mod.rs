@@ -9,8 +9,10 @@ use sha2::{Digest, Sha256};
 
 use crate::table::{Cell, Table};
 
+pub mod audit;
 pub mod suppress;
 pub mod tokens;
+pub mod universe;
 
 /// A role (**contract** names).
 #[derive(
@@ -85,28 +87,35 @@ impl Viewer {
         self.role == Role::Analyst || self.org.as_deref() == Some(org_code)
     }
 
-    /// Rewrites a result for this viewer: other organisations' codes become peer codes,
-    /// their names disappear, and (for everyone but analysts) small cells are suppressed
-    /// with complementary suppression. Returns how many rows were suppressed.
-    pub fn protect(&self, table: &mut Table, peers: &Pseudonyms, rules: &suppress::Rules) -> usize {
+    /// Rewrites a result for this viewer: other organisations' codes become peer codes
+    /// and their names and places disappear. The result must come from the protected
+    /// view (`dashboard::reach`) for anyone but an analyst, so its small cells are
+    /// already withheld across every response; returns how many of its rows are.
+    pub fn protect(&self, table: &mut Table, peers: &Pseudonyms) -> usize {
         if self.role == Role::Analyst {
             return 0;
         }
-        let suppressed = suppress::suppress(table, rules);
         peers.relabel(self, table);
-        suppressed
+        table
+            .col(suppress::REASON)
+            .map_or(0, |c| table.rows.iter().filter(|r| !r[c].is_null()).count())
     }
 }
 
-/// Stable peer codes (`P01`, `P02`, …): organisations ranked by a keyed hash of their
-/// code, so the codes do not follow the alphabet (or size) and cannot be worked out by
-/// anyone without the key, yet stay the same from one request and lake version to the
-/// next while the organisations do.
+/// Stable peer codes (`P417`, `P052`, …): each organisation's number is a keyed hash of
+/// its code, so the codes do not follow the alphabet (or size), cannot be worked out by
+/// anyone without the key, and stay the same from one request, lake version and year to
+/// the next, whoever joins or leaves. Two organisations whose hashes fall on the same
+/// number are told apart in the order of their full hashes (the later one takes the
+/// next free number), so only such a pair can ever see a code move.
 #[derive(Debug, Clone, Default)]
 pub struct Pseudonyms {
     codes: BTreeMap<String, String>,
     names: BTreeMap<String, String>,
 }
+
+/// Peer codes are `P` and three digits.
+const CODE_SPACE: u64 = 1000;
 
 /// Columns that carry an organisation's identity.
 const ORG_CODE_COLUMNS: [&str; 2] = ["org_code", "organisation"];
@@ -115,9 +124,10 @@ const ORG_NAME_COLUMNS: [&str; 1] = ["org_name"];
 const ORG_PLACE_COLUMNS: [&str; 2] = ["jurisdiction", "region"];
 
 impl Pseudonyms {
-    /// `orgs`: every organisation's code and name.
+    /// `key`: the configured `[privacy] pseudonym_key`; `orgs`: every organisation's
+    /// code and name.
     pub fn new(key: &str, orgs: &[(String, String)]) -> Pseudonyms {
-        let mut ranked: Vec<([u8; 32], &String)> = orgs
+        let mut hashed: Vec<([u8; 32], &String)> = orgs
             .iter()
             .map(|(code, _)| {
                 let mut h = Sha256::new();
@@ -127,13 +137,18 @@ impl Pseudonyms {
                 (h.finalize().into(), code)
             })
             .collect();
-        ranked.sort();
-        let width = orgs.len().to_string().len().max(2);
-        let codes = ranked
-            .iter()
-            .enumerate()
-            .map(|(i, (_, code))| ((*code).clone(), format!("P{:0width$}", i + 1)))
-            .collect();
+        hashed.sort();
+        let mut taken = std::collections::BTreeSet::new();
+        let mut codes = BTreeMap::new();
+        for (hash, code) in hashed {
+            let start = u64::from_be_bytes(hash[..8].try_into().expect("8 bytes")) % CODE_SPACE;
+            let number = (0..CODE_SPACE)
+                .map(|i| (start + i) % CODE_SPACE)
+                .find(|n| !taken.contains(n))
+                .expect("fewer organisations than peer codes");
+            taken.insert(number);
+            codes.insert(code.clone(), format!("P{number:03}"));
+        }
         Pseudonyms {
             codes,
             names: orgs.iter().cloned().collect(),
@@ -237,7 +252,7 @@ mod tests {
         sorted.sort();
         sorted.dedup();
         assert_eq!(sorted.len(), 3);
-        assert!(labels.iter().all(|l| l.starts_with('P') && l.len() == 3));
+        assert!(labels.iter().all(|l| l.starts_with('P') && l.len() == 4));
         assert_eq!(a.label(&leader, "CMH"), "CMH");
         // Another key gives another order for at least one organisation.
         let all = ["AKL", "CMH", "WTN", "CAN"];
@@ -247,5 +262,27 @@ mod tests {
                 .any(|o| a.label(&public, o) != c.label(&public, o))
         );
         assert_eq!(a.forbidden(&leader).len(), 6);
+    }
+
+    #[test]
+    fn peer_codes_stay_when_an_organisation_joins_or_leaves() {
+        let before = Pseudonyms::new("key one", &orgs());
+        let mut more = orgs();
+        more.push(("NEW".into(), "NEW health".into()));
+        let after = Pseudonyms::new("key one", &more);
+        let fewer = Pseudonyms::new("key one", &orgs()[1..]);
+        let public = Viewer::public();
+        for (code, _) in &orgs()[1..] {
+            assert_eq!(before.label(&public, code), after.label(&public, code));
+            assert_eq!(before.label(&public, code), fewer.label(&public, code));
+        }
+        // Many organisations still get distinct codes.
+        let many: Vec<(String, String)> = (0..400)
+            .map(|i| (format!("O{i}"), format!("Org {i}")))
+            .collect();
+        let p = Pseudonyms::new("k", &many);
+        let distinct: std::collections::BTreeSet<String> =
+            many.iter().map(|(c, _)| p.label(&public, c)).collect();
+        assert_eq!(distinct.len(), 400);
     }
 }

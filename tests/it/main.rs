@@ -6,6 +6,7 @@ mod browser;
 mod compliance;
 mod crash;
 mod deviants;
+mod differencing;
 mod formats;
 mod indicators;
 mod peers;
