@@ -1,7 +1,12 @@
 //! Renders query results for people and programs: an aligned text table, CSV, or a
 //! JSON array of row objects.
 
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, AsArray, StringArray};
+use arrow::compute::cast;
 use arrow::csv::WriterBuilder;
+use arrow::datatypes::{DataType, Field, Schema};
 use arrow::json::writer::{JsonArray, WriterBuilder as JsonWriterBuilder};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::pretty::pretty_format_batches;
@@ -16,6 +21,32 @@ pub enum TableFormat {
     Json,
 }
 
+/// The batch with every text cell made inert for spreadsheets (see
+/// [`crate::table::inert`]): a cell such as `=HYPERLINK(…)` must not run when an analyst
+/// opens the CSV.
+fn inert(batch: &RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError> {
+    let text =
+        |t: &DataType| matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8);
+    let mut fields = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    for (f, a) in batch.schema().fields().iter().zip(batch.columns()) {
+        if text(f.data_type()) {
+            let utf8 = cast(a, &DataType::Utf8)?;
+            let cells: StringArray = utf8
+                .as_string::<i32>()
+                .iter()
+                .map(|v| v.map(crate::table::inert))
+                .collect();
+            fields.push(Field::new(f.name(), DataType::Utf8, f.is_nullable()));
+            columns.push(Arc::new(cells));
+        } else {
+            fields.push(f.as_ref().clone());
+            columns.push(a.clone());
+        }
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+}
+
 /// Renders `batches` in `format`.
 pub fn render(
     batches: &[RecordBatch],
@@ -28,7 +59,7 @@ pub fn render(
             {
                 let mut w = WriterBuilder::new().with_header(true).build(&mut buf);
                 for b in batches {
-                    w.write(b)?;
+                    w.write(&inert(b)?)?;
                 }
             }
             Ok(String::from_utf8(buf).expect("arrow writes UTF-8"))
@@ -52,5 +83,34 @@ pub fn render(
                 text
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::Int64Array;
+
+    #[test]
+    fn csv_cells_a_spreadsheet_would_run_are_made_text() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("title", DataType::Utf8View, true),
+            Field::new("n", DataType::Int64, true),
+        ]));
+        let titles = arrow::array::StringViewArray::from(vec![
+            Some("=HYPERLINK(\"x\")"),
+            Some("+1"),
+            Some("-2"),
+            Some("@SUM(A1)"),
+            Some("\tx"),
+            Some("calm"),
+            None,
+        ]);
+        let n = Int64Array::from(vec![-1, 2, 3, 4, 5, 6, 7]);
+        let batch = RecordBatch::try_new(schema, vec![Arc::new(titles), Arc::new(n)]).unwrap();
+        assert_eq!(
+            render(&[batch], TableFormat::Csv).unwrap(),
+            "title,n\n\"'=HYPERLINK(\"\"x\"\")\",-1\n'+1,2\n'-2,3\n'@SUM(A1),4\n'\tx,5\ncalm,6\n,7\n"
+        );
     }
 }

@@ -144,7 +144,12 @@ pub async fn publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
     }
     let settings = settings(args.source).await?;
     let state = AppState::open(settings).await?;
-    let summary = web::publish::publish(&state, &args.out).await?;
+    let summary = web::publish::publish(&state, &args.out)
+        .await
+        .map_err(|e| match e {
+            web::WebError::Refused(m) => anyhow::Error::new(UserError(m)),
+            other => other.into(),
+        })?;
     println!(
         "published {} dashboards, {} panels (lake version {}) to {}; every figure suppressed for the public",
         summary.dashboards,

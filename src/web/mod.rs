@@ -23,10 +23,10 @@ use tower_http::trace::TraceLayer;
 use crate::catalog::{Catalog, Estimate};
 use crate::chart::{self, model::Context};
 use crate::config::Config;
-use crate::dashboard::compute::{self, Cache, Choices, PanelData, Source};
+use crate::dashboard::compute::{self, Access, Cache, Choices, PanelData, Source};
 use crate::dashboard::{ChartKind, Dashboard, Dashboards, FilterKind, Panel, indicator_of};
 use crate::lake::{Lake, LakeError};
-use crate::privacy::suppress::{self, Rules};
+use crate::privacy::suppress;
 use crate::privacy::{Pseudonyms, Role, Viewer, tokens};
 use crate::table::Table;
 
@@ -128,12 +128,15 @@ async fn load(
         "SELECT org_code, name FROM organisations ORDER BY org_code",
     )
     .await?;
+    // Without a configured key (no tokens, so only analysts on loopback are served)
+    // peer codes are keyed by a secret of this process alone; `ako publish` and a
+    // server with tokens refuse to start without one.
     let key = settings
         .config
         .privacy
         .pseudonym_key
         .clone()
-        .unwrap_or_else(|| "ako: no key configured".into());
+        .unwrap_or_else(|| hex::encode(rand::random::<[u8; 32]>()));
     let pseudonyms = Pseudonyms::new(
         &key,
         &orgs
@@ -157,6 +160,7 @@ async fn load(
             lake_root: settings.lake.clone(),
             catalog: catalog.clone(),
             config: config.clone(),
+            dashboards: Arc::new(settings.dashboards.clone()),
             compliance_dir: settings.compliance_dir.clone(),
         },
         pseudonyms,
@@ -217,8 +221,60 @@ pub fn router(state: Arc<AppState>) -> Router {
             HeaderValue::from_static("private, no-store"),
         ))
         .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            loopback_host,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Without tokens everyone is an analyst, so only this machine may ask: the socket is
+/// bound to loopback, and the `Host` header must name loopback too, or a web page
+/// elsewhere could reach the server through a name that resolves here (DNS
+/// rebinding). A foreign host gets 421.
+async fn loopback_host(
+    State(state): State<Arc<AppState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if state.tokens_required() {
+        return next.run(request).await;
+    }
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    if is_loopback_host(host) {
+        next.run(request).await
+    } else {
+        ApiError::new(
+            StatusCode::MISDIRECTED_REQUEST,
+            "without tokens ako answers only requests addressed to this machine (localhost, 127.0.0.1 or [::1])",
+        )
+        .into_response()
+    }
+}
+
+/// Whether a `Host` header names this machine: `localhost`, an address in 127.0.0.0/8
+/// or `[::1]`, with or without a port.
+pub fn is_loopback_host(host: &str) -> bool {
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or("")
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, port)| {
+            if port.chars().all(|c| c.is_ascii_digit()) {
+                h
+            } else {
+                host
+            }
+        })
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Why the server may not listen on `addr`: without tokens everyone is an analyst, so
@@ -289,9 +345,38 @@ pub async fn warm(state: &AppState) {
             continue;
         };
         for panel in &d.panels {
-            if let Err(e) = compute::panel(&state.cache, &current.source, d, panel, &choices).await
-            {
+            let computed = compute::panel(
+                &state.cache,
+                &current.source,
+                d,
+                panel,
+                &choices,
+                Access::Analyst,
+            )
+            .await;
+            if let Err(e) = computed {
                 tracing::warn!(dashboard = %d.id, panel = %panel.id, "warming: {e}");
+            }
+        }
+    }
+    // With tokens, non-analysts are served from protected views: build them now too.
+    if state.tokens_required() {
+        let mut indicators: Vec<&str> = state
+            .settings
+            .dashboards
+            .list
+            .iter()
+            .filter(|d| d.audience.iter().any(|r| *r != Role::Analyst))
+            .flat_map(|d| d.panels.iter().map(|p| p.indicator.as_str()))
+            .collect();
+        indicators.sort_unstable();
+        indicators.dedup();
+        for name in indicators {
+            let Ok(indicator) = state.settings.catalog.get(name) else {
+                continue;
+            };
+            if let Err(e) = state.cache.protected(&current.source, indicator).await {
+                tracing::warn!(indicator = name, "protecting: {e}");
             }
         }
     }
@@ -383,13 +468,14 @@ pub fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Viewer, ApiError>
     }
 }
 
+/// Liveness for anyone: nothing here depends on who asked what (no cache counts), so it
+/// cannot tell which panels or organisations others have been looking at.
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     let current = state.current();
     axum::Json(json!({
         "status": "ok",
         "lake_version": current.source.lake_version,
         "dashboards": state.settings.dashboards.list.len(),
-        "cached_results": state.cache.len(),
     }))
     .into_response()
 }
@@ -666,33 +752,25 @@ pub async fn show(
     choices: &Choices,
     views: &mut [FilterView],
 ) -> Result<Shown, ApiError> {
-    let data = compute::panel(&state.cache, &current.source, d, panel, choices)
+    let access = if viewer.role == Role::Analyst {
+        Access::Analyst
+    } else {
+        Access::Protected
+    };
+    let data = compute::panel(&state.cache, &current.source, d, panel, choices, access)
         .await
         .map_err(|e| {
             tracing::error!(panel = %panel.id, "computing: {e}");
             ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                format!("panel {}: {e}", panel.id),
+                format!("panel {} could not be computed", panel.id),
             )
         })?;
     add_options(views, &data);
-    let indicator = indicator_of(&state.settings.catalog, panel);
-    let mut rules = Rules::default();
-    rules
-        .counts
-        .extend(["denominator", "comparison_denominator"].map(String::from));
-    rules.counts.extend(panel.counts.iter().cloned());
-    if indicator
-        .measures
-        .iter()
-        .any(|m| m.role == "denominator" && m.column == "bed_days")
-    {
-        rules.bed_days = Some("denominator".into());
-    }
     let mut table = data.table;
-    let suppressed = viewer.protect(&mut table, &current.pseudonyms, &rules);
+    let suppressed = viewer.protect(&mut table, &current.pseudonyms);
     let compare = data.compare.map(|mut c| {
-        viewer.protect(&mut c, &current.pseudonyms, &rules);
+        viewer.protect(&mut c, &current.pseudonyms);
         c
     });
     if !panel.columns.is_empty() {

@@ -36,6 +36,11 @@ fn render(name: &str, ctx: minijinja::Value) -> Result<String, WebError> {
 /// Writes the public dashboards into `out`, replacing what was there only once the new
 /// folder is complete.
 pub async fn publish(state: &AppState, out: &Path) -> Result<Summary, WebError> {
+    if state.settings.config.privacy.pseudonym_key.is_none() {
+        return Err(WebError::Refused(
+            "ako publish shows organisations by peer codes, which need a secret key: add `[privacy] pseudonym_key = \"…\"` (long random text, kept unchanged) to ako.toml, or run `ako token add`, which adds one".into(),
+        ));
+    }
     let viewer = Viewer::public();
     let current = state.current();
     let parent = out

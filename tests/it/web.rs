@@ -316,7 +316,7 @@ fn a_leader_never_sees_another_organisation() {
         .map(|r| r["org_code"].as_str().unwrap())
         .collect();
     assert!(orgs.contains(&LEADER_ORG));
-    assert!(orgs.iter().any(|o| o.starts_with('P') && o.len() == 3));
+    assert!(orgs.iter().any(|o| o.starts_with('P') && o.len() == 4));
     // A peer's jurisdiction is withheld (it would name a state's only organisations);
     // the leader's own is shown.
     for r in ranking["rows"].as_array().unwrap() {
@@ -411,6 +411,26 @@ fn without_tokens_everyone_on_loopback_is_an_analyst() {
     assert_eq!(list["dashboards"].as_array().unwrap().len(), 6);
     let html = get(&s.url("/"), None).text();
     assert!(html.contains("no tokens configured"));
+    // DNS rebinding: a page elsewhere reaching this port through a name that resolves
+    // here is answered 421, whatever it asks.
+    let status = |host: &str| {
+        use std::io::{Read, Write};
+        let mut c = std::net::TcpStream::connect(s.addr).unwrap();
+        write!(
+            c,
+            "GET /api/dashboards HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut text = String::new();
+        c.read_to_string(&mut text).unwrap();
+        text.split(' ').nth(1).unwrap().to_string()
+    };
+    assert_eq!(status("evil.example"), "421");
+    assert_eq!(status("evil.example:8080"), "421");
+    assert_eq!(status("127.0.0.1.evil.example"), "421");
+    assert_eq!(status(&format!("127.0.0.1:{}", s.addr.port())), "200");
+    assert_eq!(status("localhost"), "200");
+    assert_eq!(status("[::1]:8080"), "200");
 }
 
 #[test]
@@ -477,15 +497,30 @@ fn a_token_is_shown_once_and_stored_hashed() {
 fn publish_writes_only_suppressed_public_dashboards() {
     let f = Fixture::new();
     let out = f.path("site");
-    let run = ako()
-        .args(["publish", "--out"])
-        .arg(&out)
-        .arg("--lake")
-        .arg(server::sample_lake())
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("AKO_CONFIG")
-        .output()
-        .unwrap();
+    let publish = |config: Option<&std::path::Path>| {
+        let mut cmd = ako();
+        cmd.args(["publish", "--out"])
+            .arg(&out)
+            .arg("--lake")
+            .arg(server::sample_lake())
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("AKO_CONFIG");
+        if let Some(c) = config {
+            cmd.arg("--config").arg(c);
+        }
+        cmd.output().unwrap()
+    };
+    // Peer codes need a configured key: no built-in one.
+    let refused = publish(None);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("pseudonym_key"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(!out.exists(), "nothing written");
+    let config = f.write("ako.toml", "[privacy]\npseudonym_key = \"published key\"\n");
+    let run = publish(Some(&config));
     assert!(
         run.status.success(),
         "{}",
@@ -558,6 +593,7 @@ async fn a_new_ingest_refreshes_cached_panels() {
         &d,
         panel,
         &BTreeMap::new(),
+        ako::dashboard::compute::Access::Analyst,
     )
     .await
     .unwrap();
