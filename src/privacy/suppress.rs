@@ -81,7 +81,13 @@ pub fn suppress(table: &mut Table, rules: &Rules) -> usize {
         })
         .collect();
     complement(table, &count_cols, &mut reason);
-    let mut n = 0;
+    withhold(table, &reason)
+}
+
+/// Removes every number of each row with a reason (a rate with its denominator gives
+/// the count back) and records the reason in the `suppressed` column; returns how many
+/// rows it withheld.
+pub(super) fn withhold(table: &mut Table, reasons: &[Option<&str>]) -> usize {
     let reason_col = match table.col(REASON) {
         Some(c) => c,
         None => {
@@ -92,7 +98,8 @@ pub fn suppress(table: &mut Table, rules: &Rules) -> usize {
             table.columns.len() - 1
         }
     };
-    for (row, why) in table.rows.iter_mut().zip(&reason) {
+    let mut n = 0;
+    for (row, why) in table.rows.iter_mut().zip(reasons) {
         if let Some(why) = why {
             n += 1;
             for cell in row.iter_mut() {

@@ -539,27 +539,11 @@ fn repair(
 }
 
 fn withhold(table: &mut Table, of_rows: &[Option<RowCell>], hidden: &[Option<&'static str>]) {
-    let reason_col = match table.col(REASON) {
-        Some(c) => c,
-        None => {
-            table.columns.push(REASON.into());
-            for row in &mut table.rows {
-                row.push(Cell::Null);
-            }
-            table.columns.len() - 1
-        }
-    };
-    for (row, cell) in table.rows.iter_mut().zip(of_rows) {
-        let why = cell.and_then(|c| hidden[c.cell].or(c.small_group.then_some(SMALL_GROUP)));
-        if let Some(why) = why {
-            for cell in row.iter_mut() {
-                if cell.is_number() {
-                    *cell = Cell::Null;
-                }
-            }
-            row[reason_col] = Cell::Text(why.to_string());
-        }
-    }
+    let reasons: Vec<Option<&str>> = of_rows
+        .iter()
+        .map(|cell| cell.and_then(|c| hidden[c.cell].or(c.small_group.then_some(SMALL_GROUP))))
+        .collect();
+    super::suppress::withhold(table, &reasons);
 }
 
 #[cfg(test)]
