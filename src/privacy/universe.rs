@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::audit;
-use super::suppress::{COMPLEMENTARY, FEW_BED_DAYS, REASON, Rules, SMALL};
+use super::suppress::{COMPLEMENTARY, FEW_BED_DAYS, Rules, SMALL};
 use crate::table::{Cell, Table};
 
 /// Why a pooled row is withheld: too few members to hide any one of them.
@@ -549,6 +549,7 @@ fn withhold(table: &mut Table, of_rows: &[Option<RowCell>], hidden: &[Option<&'s
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::privacy::suppress::REASON;
 
     fn table(columns: &[&str], rows: &[(&[&str], &[f64])]) -> Table {
         Table {
