@@ -65,7 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let reports = runtime.block_on(ingest::ingest(
             &lake,
             &[work.join("sample")],
-            &IngestOptions::default(),
+            &IngestOptions::for_bundle(&work.join("sample")),
             &ProgressBar::hidden(),
             &mut |_| {},
         ))?;

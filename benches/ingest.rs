@@ -71,11 +71,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let tmp = tempfile::TempDir::new()?;
     let dir = keep.unwrap_or_else(|| tmp.path().to_path_buf());
     std::fs::create_dir_all(dir.join("in/reference"))?;
+    std::fs::create_dir_all(dir.join("in/BNC"))?;
     std::fs::write(
         dir.join("in/reference/organisations.csv"),
         "org_code,name,jurisdiction,region,population,beds,tags\nBNC,Benchmark DHB,NZ,Central,1000000,100,\n",
     )?;
-    let extract = dir.join("in/BNC_extract.csv");
+    let extract = dir.join("in/BNC/BNC_extract.csv");
     let t = Instant::now();
     write_extract(&extract, rows)?;
     let bytes = std::fs::metadata(&extract)?.len();

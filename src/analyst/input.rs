@@ -7,6 +7,8 @@ use std::fmt;
 use std::io::Read;
 use std::path::Path;
 
+use crate::ingest::guard;
+
 /// A problem with an input table: the analyst's to correct.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
@@ -57,15 +59,23 @@ impl Table {
             path.display().to_string()
         };
         let mut text = String::new();
+        // Read whole, so bounded: one byte more than the limit tells a file that is over.
+        let limit = crate::ingest::limits::MAX_TABLE_BYTES;
         let result = if path == Path::new("-") {
-            std::io::stdin().read_to_string(&mut text)
+            std::io::stdin().take(limit + 1).read_to_string(&mut text)
         } else {
-            std::fs::File::open(path).and_then(|mut f| f.read_to_string(&mut text))
+            std::fs::File::open(path).and_then(|f| f.take(limit + 1).read_to_string(&mut text))
         };
         result.map_err(|source| InputError::Read {
             file: name.clone(),
             source,
         })?;
+        if text.len() as u64 > limit {
+            return Err(InputError::Table {
+                file: name,
+                message: format!("larger than the {} MiB ako reads as one table", limit >> 20),
+            });
+        }
         Table::parse(&name, &text)
     }
 
@@ -89,6 +99,11 @@ impl Table {
             return Err(table_error(
                 "the file is empty: a header row is needed".into(),
             ));
+        }
+        if let Some(bad) = headers.iter().find(|h| guard::is_identifying_column(h)) {
+            return Err(table_error(format!(
+                "column '{bad}' carries identifiable data; ako reads only de-identified tables"
+            )));
         }
         let mut index = HashMap::new();
         for (i, h) in headers.iter().enumerate() {
@@ -124,6 +139,17 @@ impl Table {
                     record.len(),
                     headers.len()
                 )));
+            }
+            // An analyst's table is aggregate: its dates are periods, so only the NHI test
+            // applies to values (a 1990s month is not a date of birth here).
+            if let Some(i) = record.iter().position(guard::contains_nhi) {
+                return Err(InputError::Cell {
+                    file: name.to_string(),
+                    line,
+                    column: headers[i].clone(),
+                    message: "value is a valid NHI number; ako reads only de-identified tables"
+                        .into(),
+                });
             }
             rows.push(Record {
                 line,

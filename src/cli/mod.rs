@@ -71,8 +71,9 @@ enum Command {
         /// Read every extract with this profile instead of detecting it from the header.
         #[arg(long)]
         profile: Option<String>,
-        /// A folder of profile TOML files (folders named `profiles` among PATHS are read too).
-        #[arg(long = "profiles")]
+        /// A folder of profile TOML files (repeatable; also `AKO_PROFILES`, separated by
+        /// `:`). A folder named `profiles` among PATHS is not read.
+        #[arg(long = "profiles", env = "AKO_PROFILES", value_delimiter = ':')]
         profile_dirs: Vec<PathBuf>,
         /// `json` prints one object per file on its own line.
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]

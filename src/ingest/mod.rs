@@ -10,6 +10,7 @@
 pub mod batch;
 pub mod duplicates;
 pub mod guard;
+pub mod limits;
 pub mod period;
 pub mod profile;
 pub mod reference;
@@ -104,9 +105,22 @@ impl From<datafusion::error::DataFusionError> for IngestError {
 pub struct IngestOptions {
     /// Use this profile for every extract instead of detecting one from the header.
     pub profile: Option<String>,
-    /// Extra folders of profile TOML files (folders named `profiles` among the inputs
-    /// are always read).
+    /// Folders of profile TOML files, from `--profiles` or configuration. A folder of
+    /// profiles that happens to be among the inputs is never read: whoever can put a
+    /// file among the inputs must not be able to change how every extract is mapped.
     pub profile_dirs: Vec<PathBuf>,
+}
+
+impl IngestOptions {
+    /// How to ingest a folder laid out as `ako generate` writes it (`reference/`,
+    /// `extracts/ORG/`, `profiles/`): the caller names the folder, so its profiles are
+    /// the ones meant.
+    pub fn for_bundle(dir: &Path) -> IngestOptions {
+        IngestOptions {
+            profile: None,
+            profile_dirs: vec![dir.join("profiles")],
+        }
+    }
 }
 
 /// Files found under the inputs.
@@ -114,7 +128,9 @@ pub struct IngestOptions {
 pub struct Discovered {
     pub reference: Vec<(ReferenceTable, PathBuf)>,
     pub extracts: Vec<PathBuf>,
-    pub profile_dirs: Vec<PathBuf>,
+    /// Folders named `profiles` among the inputs: not read (see [`IngestOptions`]), but
+    /// named in a warning so that someone used to the old behaviour is not puzzled.
+    pub unread_profile_dirs: Vec<PathBuf>,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> IngestError + '_ {
@@ -138,6 +154,9 @@ fn format_of(path: &Path) -> Option<SourceFormat> {
 pub fn discover(inputs: &[PathBuf]) -> Result<Discovered, IngestError> {
     let mut found = Discovered::default();
     let mut stack: Vec<PathBuf> = Vec::new();
+    // Folders already walked, by their real path: a symbolic link back up the tree
+    // (or two links to one folder) is walked once, not forever.
+    let mut walked: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
     for input in inputs {
         if !input.exists() {
             return Err(IngestError::NoInput(input.clone()));
@@ -153,7 +172,12 @@ pub fn discover(inputs: &[PathBuf]) -> Result<Discovered, IngestError> {
             }
             if path.is_dir() {
                 if path.file_name().is_some_and(|n| n == "profiles") {
-                    found.profile_dirs.push(path);
+                    found.unread_profile_dirs.push(path);
+                    continue;
+                }
+                let real = std::fs::canonicalize(&path).map_err(io_err(&path))?;
+                if !walked.insert(real) {
+                    tracing::warn!(dir = %path.display(), "a folder reached again through a symbolic link is not walked twice");
                     continue;
                 }
                 for entry in std::fs::read_dir(&path).map_err(io_err(&path))? {
@@ -284,9 +308,15 @@ pub async fn ingest(
     on_report: &mut dyn FnMut(&FileReport),
 ) -> Result<Vec<FileReport>, IngestError> {
     let found = discover(inputs)?;
-    let mut dirs = found.profile_dirs.clone();
-    dirs.extend(options.profile_dirs.iter().cloned());
-    let profiles = ProfileSet::load(&dirs)?;
+    for dir in &found.unread_profile_dirs {
+        if !options.profile_dirs.contains(dir) {
+            tracing::warn!(
+                dir = %dir.display(),
+                "a profiles folder among the inputs is not read; pass it with --profiles DIR"
+            );
+        }
+    }
+    let profiles = ProfileSet::load(&options.profile_dirs)?;
     if let Some(name) = &options.profile
         && profiles.get(name).is_none()
     {
@@ -297,6 +327,11 @@ pub async fn ingest(
     }
     let _lock = lake.lock()?;
     let snapshot = lake.snapshot(None).await?;
+    // A server may still be serving this version until it refreshes; older ones' derived
+    // files (episode-level compliance findings among them) are no longer needed.
+    if let Some(v) = snapshot.lake_version {
+        crate::derived::prune(lake.root(), v);
+    }
     let restored = lake.recover(&snapshot).await?;
     if !restored.is_empty() {
         tracing::warn!(tables = ?restored, "restored tables left ahead of the manifest by an interrupted ingest");
@@ -504,13 +539,7 @@ impl Session<'_> {
             }
             let header = source::peek_header(path, format, delimiter)?;
             if let Some(bad) = header.iter().find(|h| guard::is_identifying_column(h)) {
-                return Err(Refusal {
-                    line: Some(1),
-                    column: Some(bad.clone()),
-                    message: format!(
-                        "column `{bad}` carries identifiable data; extracts must be de-identified"
-                    ),
-                });
+                return Err(source::refuse_identifying_column(bad));
             }
             if let Some(p) = self.profiles.detect(format, &header) {
                 return Ok(p);
@@ -570,19 +599,34 @@ impl Session<'_> {
         result
     }
 
-    /// A known organisation named by the file's stem (`ORG_…`) or its folder.
-    fn org_from_path(&self, path: &Path) -> Option<String> {
-        let stem = path.file_stem()?.to_str()?;
-        let prefix = stem.split('_').next().unwrap_or(stem);
+    /// The organisation whose data this file may replace: the nearest folder above it
+    /// named for a known organisation (each submitter drops files into its own folder).
+    /// A file name that starts with another known organisation's code is refused, so a
+    /// misplaced file cannot empty or overwrite someone else's months.
+    fn entitled_org(&self, path: &Path) -> Result<Option<String>, Refusal> {
         let folder = path
-            .parent()
-            .and_then(|p| p.file_name())
-            .and_then(|n| n.to_str());
-        [Some(prefix), folder]
-            .into_iter()
-            .flatten()
-            .find(|c| self.orgs.contains_key(*c))
-            .map(String::from)
+            .ancestors()
+            .skip(1)
+            .filter_map(|p| p.file_name()?.to_str())
+            .find(|name| self.orgs.contains_key(*name))
+            .map(String::from);
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        let named = stem
+            .split('_')
+            .next()
+            .filter(|c| self.orgs.contains_key(*c));
+        if let (Some(named), Some(folder)) = (named, &folder)
+            && named != folder
+        {
+            return Err(Refusal {
+                line: None,
+                column: None,
+                message: format!(
+                    "the file is named for `{named}` but sits in the folder of `{folder}`; an extract may only replace its own organisation's data"
+                ),
+            });
+        }
+        Ok(folder)
     }
 
     /// Reads the whole file into staging Parquet, or decides to refuse it.
@@ -597,6 +641,16 @@ impl Session<'_> {
         let file = display(path);
         let mut reader = match source::open(path, profile) {
             Ok(r) => r,
+            Err(why) => {
+                return Ok(Staged::Refused {
+                    org: None,
+                    why,
+                    read: 0,
+                });
+            }
+        };
+        let entitled = match self.entitled_org(path) {
+            Ok(e) => e,
             Err(why) => {
                 return Ok(Staged::Refused {
                     org: None,
@@ -660,6 +714,26 @@ impl Session<'_> {
                     }
                     Some(_) => {}
                     None => match self.orgs.get(code) {
+                        Some(_) if entitled.as_deref() != Some(code) => {
+                            let message = match &entitled {
+                                Some(folder) => format!(
+                                    "the rows are from `{code}` but the file sits in the folder of `{folder}`; an extract may only replace its own organisation's data"
+                                ),
+                                None => format!(
+                                    "the rows are from `{code}` but the file is not in a folder named for it; put each organisation's extracts in a folder named by its code (extracts/{code}/…)"
+                                ),
+                            };
+                            let why = Refusal {
+                                line: Some(rec.line),
+                                column: Some(profile.columns[model::col::ORG_CODE].clone()),
+                                message,
+                            };
+                            return Ok(Staged::Refused {
+                                org: Some(code.to_string()),
+                                why,
+                                read,
+                            });
+                        }
                         Some(j) => {
                             org = Some((code.to_string(), *j));
                             rejections.set_org(code);
@@ -791,7 +865,7 @@ impl Session<'_> {
         // period's empty extract ("no episodes this month") takes it from its name.
         let org = match org {
             Some((code, _)) => Some(code),
-            None if read == 0 && declared.is_some() => match self.org_from_path(path) {
+            None if read == 0 && declared.is_some() => match entitled {
                 Some(code) => Some(code),
                 None => {
                     return Ok(Staged::Refused {
@@ -799,7 +873,7 @@ impl Session<'_> {
                         why: Refusal {
                             line: None,
                             column: None,
-                            message: "an empty extract must be named for its organisation (ORG_PERIOD.csv, or in a folder named ORG)".into(),
+                            message: "an empty extract must sit in a folder named for its organisation (extracts/ORG/ORG_PERIOD.csv)".into(),
                         },
                         read,
                     });

@@ -11,6 +11,8 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::record_batch::RecordBatch;
 
+use super::guard;
+use super::limits;
 use super::source::Refusal;
 use crate::model::{self, ReferenceTable};
 
@@ -24,6 +26,19 @@ enum ColumnBuilder {
 fn epoch() -> NaiveDate {
     NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date")
 }
+
+/// Columns whose values are codes checked against a code set or the organisations
+/// table, never free text.
+const CODE_COLUMNS: [&str; 8] = [
+    "org_code",
+    "standard",
+    "month",
+    "jurisdiction",
+    "age_band",
+    "sex",
+    "ethnicity",
+    "setting",
+];
 
 /// Checks a text value against the code set its column name implies.
 fn check_code(column: &str, value: &str) -> Result<(), String> {
@@ -59,15 +74,22 @@ pub fn read(
         column: column.map(String::from),
         message,
     };
-    let mut rdr = csv::ReaderBuilder::new()
-        .from_path(path)
-        .map_err(|e| refusal(None, None, format!("cannot read: {e}")))?;
+    let input = super::source::open_bounded(path, limits::MAX_TABLE_BYTES)?;
+    let mut rdr = csv::ReaderBuilder::new().from_reader(input);
     let header: Vec<String> = rdr
         .headers()
-        .map_err(|e| refusal(Some(1), None, e.to_string()))?
+        .map_err(|e| super::source::csv_refusal(&e))?
         .iter()
         .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
         .collect();
+    // The table's own columns have fixed meanings (an organisation's `name`); any other
+    // column is read by nobody but must still not carry identity.
+    if let Some(extra) = header
+        .iter()
+        .find(|h| schema.field_with_name(h).is_err() && guard::is_identifying_column(h))
+    {
+        return Err(super::source::refuse_identifying_column(extra));
+    }
     let mut indices = Vec::new();
     for field in schema.fields() {
         let i = header
@@ -93,11 +115,32 @@ pub fn read(
         })
         .collect();
     for record in rdr.records() {
-        let record =
-            record.map_err(|e| refusal(e.position().map(|p| p.line()), None, e.to_string()))?;
+        let record = record.map_err(|e| super::source::csv_refusal(&e))?;
         let line = record.position().map_or(0, |p| p.line());
         if record.len() == 1 && record[0].trim().is_empty() {
             continue;
+        }
+        // Every other cell meets the guard, read or not: a change idea's title is free
+        // text. Codes are not (`esp2013` has an NHI's check digit by chance), nor are the
+        // table's own dates (a submission's due date) checked for being a birth date.
+        for (i, cell) in record.iter().enumerate() {
+            let column = header.get(i).map_or("?", String::as_str);
+            if CODE_COLUMNS.contains(&column) {
+                continue;
+            }
+            let dated = schema
+                .field_with_name(column)
+                .is_ok_and(|f| f.data_type() == &DataType::Date32);
+            let finding = if dated {
+                guard::contains_nhi(cell).then_some(
+                    "value is a valid NHI number; ako stores and reads only de-identified data",
+                )
+            } else {
+                guard::value_finding(cell)
+            };
+            if let Some(why) = finding {
+                return Err(refusal(Some(line), Some(column), why.to_string()));
+            }
         }
         for ((field, &i), builder) in schema
             .fields()

@@ -4,10 +4,11 @@
 //! an identifying column name or a valid NHI anywhere refuses the whole file.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use super::guard;
+use super::limits::{self, Bounded};
 use super::profile::{Profile, SourceFormat};
 use crate::model::EXTRACT_COLUMNS;
 
@@ -63,21 +64,30 @@ pub trait RecordSource {
     fn bytes_read(&self) -> u64;
 }
 
-fn refuse_identifying_column(name: &str) -> Refusal {
+pub(crate) fn refuse_identifying_column(name: &str) -> Refusal {
+    let word = guard::identifying_word(name).unwrap_or_default();
     Refusal {
         line: Some(1),
         column: Some(name.to_string()),
         message: format!(
-            "column `{name}` carries identifiable data; extracts must be de-identified (use the organisation's pseudonymous person_key)"
+            "column `{name}` carries identifiable data (its name says `{word}`); extracts must be de-identified (use the organisation's pseudonymous person_key)"
         ),
     }
 }
 
-fn refuse_nhi(line: u64, column: &str) -> Refusal {
+fn field_too_long() -> String {
+    format!(
+        "a field longer than {} KiB; extracts hold codes and short notes",
+        limits::MAX_FIELD_BYTES >> 10
+    )
+}
+
+/// A value the guard will not let through (an NHI, a date of birth).
+fn refuse_value(line: u64, column: &str, why: &str) -> Refusal {
     Refusal {
         line: Some(line),
         column: Some(column.to_string()),
-        message: "value is a valid NHI number; extracts must be de-identified".into(),
+        message: why.to_string(),
     }
 }
 
@@ -92,7 +102,7 @@ pub fn peek_header(
     format: SourceFormat,
     delimiter: u8,
 ) -> Result<Vec<String>, Refusal> {
-    let file = File::open(path).map_err(|e| io_refusal(&e))?;
+    let file = open_bounded(path, limits::MAX_EXTRACT_BYTES)?;
     match format {
         SourceFormat::Csv => {
             let mut rdr = csv::ReaderBuilder::new()
@@ -119,8 +129,13 @@ pub fn peek_header(
                 }
                 return match serde_json::from_str::<serde_json::Value>(&line) {
                     Ok(serde_json::Value::Object(map)) => {
-                        let mut keys = Vec::new();
-                        flatten_keys("", &map, &mut keys);
+                        let mut keys: Vec<String> = Vec::new();
+                        walk_scalars("", &map, &mut |key, _| {
+                            if !keys.iter().any(|k| k == key) {
+                                keys.push(key.to_string());
+                            }
+                            Ok(())
+                        })?;
                         Ok(keys)
                     }
                     _ => Err(Refusal {
@@ -134,25 +149,14 @@ pub fn peek_header(
     }
 }
 
-fn flatten_keys(
-    prefix: &str,
-    map: &serde_json::Map<String, serde_json::Value>,
-    out: &mut Vec<String>,
-) {
-    for (k, v) in map {
-        let key = if prefix.is_empty() {
-            k.clone()
-        } else {
-            format!("{prefix}.{k}")
-        };
-        match v {
-            serde_json::Value::Object(inner) => flatten_keys(&key, inner, out),
-            _ => out.push(key),
-        }
-    }
-}
-
 fn io_refusal(e: &std::io::Error) -> Refusal {
+    if let Some(line) = limits::line_too_long(e) {
+        return Refusal {
+            line: Some(line),
+            column: None,
+            message: e.to_string(),
+        };
+    }
     Refusal {
         line: None,
         column: None,
@@ -160,7 +164,10 @@ fn io_refusal(e: &std::io::Error) -> Refusal {
     }
 }
 
-fn csv_refusal(e: &csv::Error) -> Refusal {
+pub(crate) fn csv_refusal(e: &csv::Error) -> Refusal {
+    if let csv::ErrorKind::Io(io) = e.kind() {
+        return io_refusal(io);
+    }
     let line = e.position().map(|p| p.line());
     let message = match e.kind() {
         csv::ErrorKind::Utf8 { .. } => "not valid UTF-8 text".to_string(),
@@ -173,28 +180,28 @@ fn csv_refusal(e: &csv::Error) -> Refusal {
     }
 }
 
-/// Counts bytes as they are read, for the progress bar.
-struct Counted<R> {
-    inner: R,
-    count: std::rc::Rc<std::cell::Cell<u64>>,
-}
-
-impl<R: Read> Read for Counted<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.count.set(self.count.get() + n as u64);
-        Ok(n)
+/// Opens `path` for reading within the limits: refuses a file larger than `max`.
+pub(crate) fn open_bounded(path: &Path, max: u64) -> Result<Bounded<File>, Refusal> {
+    let file = File::open(path).map_err(|e| io_refusal(&e))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if size > max {
+        return Err(Refusal {
+            line: None,
+            column: None,
+            message: format!(
+                "the file is {} MiB, more than the {} MiB ako reads",
+                size >> 20,
+                max >> 20
+            ),
+        });
     }
+    Ok(Bounded::new(file))
 }
 
 /// Opens a reader for `path` as `profile` says.
 pub fn open(path: &Path, profile: &Profile) -> Result<Box<dyn RecordSource>, Refusal> {
-    let file = File::open(path).map_err(|e| io_refusal(&e))?;
-    let count = std::rc::Rc::new(std::cell::Cell::new(0));
-    let counted = Counted {
-        inner: file,
-        count: count.clone(),
-    };
+    let counted = open_bounded(path, limits::MAX_EXTRACT_BYTES)?;
+    let count = counted.counter();
     match profile.format {
         SourceFormat::Csv => Ok(Box::new(CsvSource::new(counted, count, profile)?)),
         SourceFormat::Jsonl => Ok(Box::new(JsonlSource {
@@ -212,7 +219,7 @@ pub fn open(path: &Path, profile: &Profile) -> Result<Box<dyn RecordSource>, Ref
 }
 
 struct CsvSource {
-    reader: csv::Reader<Counted<File>>,
+    reader: csv::Reader<Bounded<File>>,
     count: std::rc::Rc<std::cell::Cell<u64>>,
     header: Vec<String>,
     /// Index in the source row of each episode column.
@@ -222,7 +229,7 @@ struct CsvSource {
 
 impl CsvSource {
     fn new(
-        input: Counted<File>,
+        input: Bounded<File>,
         count: std::rc::Rc<std::cell::Cell<u64>>,
         profile: &Profile,
     ) -> Result<Self, Refusal> {
@@ -282,9 +289,13 @@ impl RecordSource for CsvSource {
                 continue; // a blank line is not a record
             }
             for (i, cell) in self.record.iter().enumerate() {
-                if guard::contains_nhi(cell) {
+                if cell.len() > limits::MAX_FIELD_BYTES {
                     let column = self.header.get(i).map_or("?", String::as_str);
-                    return Err(refuse_nhi(line, column));
+                    return Err(refuse_value(line, column, &field_too_long()));
+                }
+                if let Some(why) = guard::value_finding(cell) {
+                    let column = self.header.get(i).map_or("?", String::as_str);
+                    return Err(refuse_value(line, column, why));
                 }
             }
             if self.record.len() != self.header.len() {
@@ -312,14 +323,15 @@ impl RecordSource for CsvSource {
 }
 
 struct JsonlSource {
-    reader: BufReader<Counted<File>>,
+    reader: BufReader<Bounded<File>>,
     count: std::rc::Rc<std::cell::Cell<u64>>,
     paths: Vec<String>,
     line: u64,
     buf: String,
 }
 
-/// Every scalar of a JSON object with its dotted path.
+/// Every scalar of a JSON object with its dotted path, inside arrays too (an array's
+/// elements share the array's path), so that the guard sees every value a file holds.
 fn walk_scalars<'a>(
     prefix: &str,
     map: &'a serde_json::Map<String, serde_json::Value>,
@@ -331,12 +343,25 @@ fn walk_scalars<'a>(
         } else {
             format!("{prefix}.{k}")
         };
-        match v {
-            serde_json::Value::Object(inner) => walk_scalars(&key, inner, f)?,
-            _ => f(&key, v)?,
-        }
+        walk_value(&key, v, f)?;
     }
     Ok(())
+}
+
+fn walk_value<'a>(
+    key: &str,
+    value: &'a serde_json::Value,
+    f: &mut dyn FnMut(&str, &'a serde_json::Value) -> Result<(), Refusal>,
+) -> Result<(), Refusal> {
+    match value {
+        serde_json::Value::Object(inner) => walk_scalars(key, inner, f),
+        serde_json::Value::Array(items) => {
+            // The key itself is checked even when the array is empty or holds objects.
+            f(key, &serde_json::Value::Null)?;
+            items.iter().try_for_each(|item| walk_value(key, item, f))
+        }
+        _ => f(key, value),
+    }
 }
 
 fn lookup<'a>(
@@ -366,10 +391,10 @@ impl RecordSource for JsonlSource {
         loop {
             self.buf.clear();
             self.line += 1;
-            let n = self.reader.read_line(&mut self.buf).map_err(|e| Refusal {
-                line: Some(self.line),
-                column: None,
-                message: format!("cannot read: {e}"),
+            let n = self.reader.read_line(&mut self.buf).map_err(|e| {
+                let mut r = io_refusal(&e);
+                r.line = Some(self.line);
+                r
             })?;
             if n == 0 {
                 return Ok(None);
@@ -399,10 +424,13 @@ impl RecordSource for JsonlSource {
                     r.line = Some(line);
                     return Err(r);
                 }
-                if let serde_json::Value::String(s) = value
-                    && guard::contains_nhi(s)
-                {
-                    return Err(refuse_nhi(line, key));
+                if let serde_json::Value::String(s) = value {
+                    if s.len() > limits::MAX_FIELD_BYTES {
+                        return Err(refuse_value(line, key, &field_too_long()));
+                    }
+                    if let Some(why) = guard::value_finding(s) {
+                        return Err(refuse_value(line, key, why));
+                    }
                 }
                 Ok(())
             })?;

@@ -406,7 +406,7 @@ async fn compliance_by_org_counts_through_the_lake() {
         ),
     ]
     .join("\n");
-    let file = f.write("in/QTS_2024-03.csv", &format!("{text}\n"));
+    let file = f.write("in/QTS/QTS_2024-03.csv", &format!("{text}\n"));
     let reports = f.ingest(&[&file]).await;
     assert_eq!(reports[0].rows_accepted, 3, "{reports:?}");
     let out = f.cli_query(&[
@@ -458,7 +458,7 @@ async fn findings_are_kept_per_lake_version_and_reused() {
     let text = format!(
         "{header}\nQTS,Q1,P1,QTS-W1,adult_inpatient,seclusion,2024-03-05T10:00:00+10:00,2024-03-05T14:00:00+10:00,30-34,false,male,european,mha_tso,authorised_doctor,false,15,harm_to_others\n"
     );
-    let file = f.write("in/QTS_2024-03.csv", &text);
+    let file = f.write("in/QTS/QTS_2024-03.csv", &text);
     f.ingest(&[&file]).await;
     let derived = f.lake_dir().join("_derived");
     let first = f.cli_query(&["compliance_by_org", "--format", "json"]);
@@ -485,7 +485,7 @@ async fn findings_are_kept_per_lake_version_and_reused() {
         .replace("Q1,P1", "Q2,P2")
         .replace("2024-03-05", "2024-04-05")
         .replace("T14:00", "T11:00");
-    let april = f.write("in/QTS_2024-04.csv", &text);
+    let april = f.write("in/QTS/QTS_2024-04.csv", &text);
     f.ingest(&[&april]).await;
     let third = f.cli_query(&["compliance_by_org", "--format", "json"]);
     let rows: Vec<Value> = serde_json::from_slice(&third.stdout).unwrap();

@@ -134,6 +134,17 @@ impl Fixture {
             .unwrap()
     }
 
+    /// `ako ingest --format json --lake LAKE ARGS… PATHS…`.
+    pub fn cli_ingest_args(&self, paths: &[&Path], args: &[&str]) -> std::process::Output {
+        ako()
+            .args(["ingest", "--format", "json", "--lake"])
+            .arg(self.lake_dir())
+            .args(args)
+            .args(paths)
+            .output()
+            .unwrap()
+    }
+
     /// Loads the reference tables.
     pub async fn ingest_reference(&self) -> Vec<FileReport> {
         self.ingest(&[&self.path("in/reference")]).await

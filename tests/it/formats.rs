@@ -15,7 +15,7 @@ async fn canonical_csv_keeps_every_column_and_reads_offsets() {
     f.ingest_reference().await;
     // 10:00 at +13:00 (NZ daylight time) is 21:00 UTC the day before.
     let file = f.canonical(
-        "in/TST_canonical.csv",
+        "in/TST/TST_canonical.csv",
         &[row(
             "E1",
             "P1",
@@ -48,7 +48,7 @@ async fn coded_collection_layout_maps_codes_and_local_time() {
     // 05:45 on 1 July 2021 in Auckland (NZST, +12:00) is 17:45 UTC on 30 June.
     let text = "ORGANISATION_ID|EVENT_ID|CLIENT_KEY|TEAM_CODE|SETTING_CODE|RP_TYPE_CODE|START_DATETIME|END_DATETIME|AGE_GROUP|UNDER_18_FLAG|GENDER_CODE|ETHNICITY_CODE|LEGAL_STATUS_CODE|AUTHORISER_CODE|EMERGENCY_FLAG|MAX_OBS_INTERVAL|REASON_CODE\n\
                 TST|C1|P9|TST-W2|ID|SE|01/07/2021 05:45|01/07/2021 08:20|40-44|N|F|2|IDC|DEL|Y||HS\n";
-    let file = f.write("in/TST_coded.txt", text);
+    let file = f.write("in/TST/TST_coded.txt", text);
     let options = IngestOptions {
         profile: None,
         profile_dirs: vec![sample_profiles()],
@@ -67,7 +67,7 @@ async fn vendor_json_lines_with_nested_objects() {
     let f = Fixture::new();
     f.ingest_reference().await;
     let line = r#"{"facility":{"org":"QTS","unit":"QTS-A"},"event":{"id":"J1","setting":"adult_inpatient","type":"mechanical_restraint","start":"2024-03-01T00:00:00Z","end":"2024-03-01T00:40:00Z","emergency":true,"authorised_by":"practitioner_in_charge","reason":"harm_to_self","max_observation_gap_minutes":20},"patient":{"key":"K7","age_band":"15-19","minor":true,"sex":"another","ethnicity":"pacific","legal_status":"qld_treatment_authority"}}"#;
-    let file = f.write("in/QTS.jsonl", &format!("{line}\n\n"));
+    let file = f.write("in/QTS/QTS.jsonl", &format!("{line}\n\n"));
     let profiles = f.path("profiles");
     std::fs::create_dir_all(&profiles).unwrap();
     std::fs::copy(
@@ -75,8 +75,24 @@ async fn vendor_json_lines_with_nested_objects() {
         profiles.join("vendor_jsonl.toml"),
     )
     .unwrap();
-    // a `profiles` folder among the inputs is read as profiles, not as data
+    // a `profiles` folder among the inputs is neither read as profiles nor as data
     let reports = f.ingest(&[&file, &profiles]).await;
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].status, ako::ingest::Status::Refused);
+    assert!(
+        reports[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("no profile matches"),
+        "{:?}",
+        reports[0].error
+    );
+    let options = ako::ingest::IngestOptions {
+        profile_dirs: vec![profiles.clone()],
+        ..Default::default()
+    };
+    let reports = f.ingest_with(&[&file, &profiles], options).await;
     assert_eq!(reports.len(), 1);
     assert_eq!(reports[0].profile.as_deref(), Some("vendor_jsonl"));
     assert_eq!(

@@ -19,7 +19,7 @@ async fn hand_made() -> Fixture {
     let f = Fixture::new();
     f.ingest_reference().await;
     let file = f.canonical(
-        "in/TST.csv",
+        "in/TST/TST.csv",
         &[
             row(
                 "E1",
@@ -359,7 +359,7 @@ async fn completeness_shows_the_share_of_rows_rejected() {
         "maori",
     );
     let file = f.canonical(
-        "in/TST_2024-04.csv",
+        "in/TST/TST_2024-04.csv",
         &[
             row(
                 "E5",

@@ -30,7 +30,7 @@ async fn lake() -> Fixture {
     // People secluded (all aged 30–34): P1 Māori (twice), P2 and P3 European; P4's
     // physical restraint is not seclusion.
     let file = f.canonical(
-        "in/TST.csv",
+        "in/TST/TST.csv",
         &[
             row(
                 "E1",

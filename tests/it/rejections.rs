@@ -89,7 +89,7 @@ async fn every_bad_row_kind_is_rejected_with_line_column_and_reason() {
         ), // 11
     ]
     .join("\n");
-    let file = f.write("in/TST_bad.csv", &format!("{text}\n"));
+    let file = f.write("in/TST/TST_bad.csv", &format!("{text}\n"));
     let reports = f.ingest(&[&file]).await;
     let r = &reports[0];
     assert_eq!((r.rows_read, r.rows_accepted, r.rows_rejected), (10, 1, 9));
@@ -138,7 +138,7 @@ async fn an_ongoing_episode_with_no_end_is_accepted() {
     let f = Fixture::new();
     f.ingest_reference().await;
     let file = f.canonical(
-        "in/TST_ongoing.csv",
+        "in/TST/TST_ongoing.csv",
         &[row(
             "E1",
             "P1",
@@ -167,7 +167,7 @@ async fn a_spring_forward_gap_time_is_rejected_not_guessed() {
     // NZ clocks went from 02:00 to 03:00 on 24 September 2023: 02:30 never happened.
     let text = "ORGANISATION_ID|EVENT_ID|CLIENT_KEY|TEAM_CODE|SETTING_CODE|RP_TYPE_CODE|START_DATETIME|END_DATETIME|AGE_GROUP|UNDER_18_FLAG|GENDER_CODE|ETHNICITY_CODE|LEGAL_STATUS_CODE|AUTHORISER_CODE|EMERGENCY_FLAG|MAX_OBS_INTERVAL|REASON_CODE\n\
                 TST|C1|P9|TST-W2|AI|SE|24/09/2023 02:30|24/09/2023 04:00|40-44|N|F|2|S30|AD|N|10|HS\n";
-    let file = f.write("in/TST_gap.txt", text);
+    let file = f.write("in/TST/TST_gap.txt", text);
     let options = IngestOptions {
         profile: Some("nz_collection".into()),
         profile_dirs: vec![sample_profiles()],
@@ -186,7 +186,7 @@ async fn the_first_of_repeated_episode_ids_is_kept_and_later_ones_rejected() {
     let f = Fixture::new();
     f.ingest_reference().await;
     let file = f.canonical(
-        "in/TST_repeats.csv",
+        "in/TST/TST_repeats.csv",
         &[
             row(
                 "E1",

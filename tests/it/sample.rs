@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use ako::generate::{GenerateOptions, generate};
-use ako::ingest::Status;
+use ako::ingest::{IngestOptions, Status};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::fixture::{Fixture, cells, pretty};
@@ -88,7 +88,9 @@ async fn the_whole_sample_ingests_without_losing_a_row() {
         ..Default::default()
     })
     .unwrap();
-    let reports = f.ingest(&[&out]).await;
+    let reports = f
+        .ingest_with(&[&out], IngestOptions::for_bundle(&out))
+        .await;
     assert!(
         reports.iter().all(|r| r.status == Status::Ingested),
         "no file refused"

@@ -30,7 +30,10 @@ async fn count_by_month(f: &Fixture, as_of: Option<AsOf>) -> String {
 async fn the_same_file_twice_changes_nothing() {
     let f = Fixture::new();
     f.ingest_reference().await;
-    let file = f.canonical("in/TST_2024-03.csv", &march(&[("E1", "P1"), ("E2", "P2")]));
+    let file = f.canonical(
+        "in/TST/TST_2024-03.csv",
+        &march(&[("E1", "P1"), ("E2", "P2")]),
+    );
     let first = f.ingest(&[&file]).await;
     let snap = f.snapshot(None).await;
     let again = f.ingest(&[&file]).await;
@@ -60,11 +63,11 @@ async fn a_newer_extract_replaces_its_months_and_the_older_stays_readable() {
     let f = Fixture::new();
     f.ingest_reference().await;
     let v1 = f.canonical(
-        "in/TST_2024-03_v1.csv",
+        "in/TST/TST_2024-03_v1.csv",
         &march(&[("E1", "P1"), ("E2", "P2"), ("E3", "P3")]),
     );
     let april = f.canonical(
-        "in/TST_2024-04.csv",
+        "in/TST/TST_2024-04.csv",
         &[row(
             "A1",
             "P1",
@@ -82,7 +85,7 @@ async fn a_newer_extract_replaces_its_months_and_the_older_stays_readable() {
     );
     // March re-sent: E2 withdrawn, E3 corrected, E4 added.
     let v2 = f.canonical(
-        "in/TST_2024-03_v2.csv",
+        "in/TST/TST_2024-03_v2.csv",
         &march(&[("E1", "P1"), ("E3", "P9"), ("E4", "P4"), ("E5", "P5")]),
     );
     let report = &f.ingest(&[&v2]).await[0];
@@ -150,11 +153,11 @@ async fn a_newer_extract_replaces_its_months_and_the_older_stays_readable() {
 async fn as_of_a_time_reads_the_lake_as_it_was() {
     let f = Fixture::new();
     f.ingest_reference().await;
-    let v1 = f.canonical("in/TST_v1.csv", &march(&[("E1", "P1")]));
+    let v1 = f.canonical("in/TST/TST_v1.csv", &march(&[("E1", "P1")]));
     f.ingest(&[&v1]).await;
     let between = chrono::Utc::now();
     std::thread::sleep(std::time::Duration::from_millis(20));
-    let v2 = f.canonical("in/TST_v2.csv", &march(&[("E1", "P1"), ("E2", "P2")]));
+    let v2 = f.canonical("in/TST/TST_v2.csv", &march(&[("E1", "P1"), ("E2", "P2")]));
     f.ingest(&[&v2]).await;
     assert!(
         count_by_month(&f, Some(AsOf::Time(between)))
@@ -179,13 +182,13 @@ async fn a_re_sent_episode_from_an_earlier_month_replaces_only_itself() {
     let f = Fixture::new();
     f.ingest_reference().await;
     let march = f.canonical(
-        "in/TST_2024-03.csv",
+        "in/TST/TST_2024-03.csv",
         &march(&[("E1", "P1"), ("E2", "P2"), ("E3", "P3")]),
     );
     f.ingest(&[&march]).await;
     // April's extract also re-sends E2 (a March episode) with a corrected person.
     let april = f.canonical(
-        "in/TST_2024-04.csv",
+        "in/TST/TST_2024-04.csv",
         &[
             row(
                 "A1",
@@ -236,10 +239,13 @@ async fn a_re_sent_episode_from_an_earlier_month_replaces_only_itself() {
 async fn an_empty_extract_for_a_month_means_no_episodes_that_month() {
     let f = Fixture::new();
     f.ingest_reference().await;
-    let march = f.canonical("in/TST_2024-03.csv", &march(&[("E1", "P1"), ("E2", "P2")]));
+    let march = f.canonical(
+        "in/TST/TST_2024-03.csv",
+        &march(&[("E1", "P1"), ("E2", "P2")]),
+    );
     f.ingest(&[&march]).await;
     // The organisation re-sends March with no episodes (the programme's goal).
-    let empty = f.canonical("in/TST_2024-03_resend.csv", &[]);
+    let empty = f.canonical("in/TST/TST_2024-03_resend.csv", &[]);
     let r = &f.ingest(&[&empty]).await[0];
     assert_eq!(
         (r.status, r.org_code.as_deref(), r.rows_read),
@@ -262,10 +268,13 @@ async fn an_empty_extract_for_a_month_means_no_episodes_that_month() {
 async fn an_extract_whose_rows_are_all_rejected_replaces_nothing() {
     let f = Fixture::new();
     f.ingest_reference().await;
-    let march = f.canonical("in/TST_2024-03.csv", &march(&[("E1", "P1"), ("E2", "P2")]));
+    let march = f.canonical(
+        "in/TST/TST_2024-03.csv",
+        &march(&[("E1", "P1"), ("E2", "P2")]),
+    );
     f.ingest(&[&march]).await;
     let broken = f.canonical(
-        "in/TST_2024-03_broken.csv",
+        "in/TST/TST_2024-03_broken.csv",
         &[row(
             "E1",
             "P1",
