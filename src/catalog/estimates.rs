@@ -52,29 +52,41 @@ pub fn append(
             num.is_valid(i).then(|| num.value(i)),
             den.is_valid(i).then(|| den.value(i)),
         );
-        let (v, lo, hi) = match (x, d) {
-            (Some(x), Some(d)) if d > 0.0 && x >= 0.0 => match estimate {
-                Estimate::Poisson => match rates::rate(x, d, &[Level::P95], multiplier) {
-                    Ok(r) => (r.value, r.intervals[0].lower, r.intervals[0].upper),
-                    Err(_) => (None, None, None),
-                },
-                Estimate::Wilson if x <= d => {
-                    match rates::proportion(x, d, &[Level::P95], multiplier) {
-                        Ok((v, i)) => (v, i[0].lower, i[0].upper),
-                        Err(_) => (None, None, None),
-                    }
-                }
-                Estimate::Wilson => (None, None, None),
-                Estimate::Ratio => (Some(x / d * multiplier), None, None),
-                Estimate::Dsr | Estimate::RateRatio => unreachable!("handled above"),
-            },
-            _ => (None, None, None),
-        };
+        let (v, lo, hi) = one(estimate, x, d, multiplier);
         value.push(v);
         lower.push(lo);
         upper.push(hi);
     }
     with_columns(batch, &ADDED, vec![value, lower, upper])
+}
+
+/// Value and 95% limits of one row from its numerator `x` and denominator `d`, for the
+/// estimates computed row by row (Poisson, Wilson, plain ratio). Standardised rates and
+/// rate ratios need more than one row's two numbers and give nulls here.
+pub fn one(
+    estimate: Estimate,
+    x: Option<f64>,
+    d: Option<f64>,
+    multiplier: f64,
+) -> (Option<f64>, Option<f64>, Option<f64>) {
+    match (x, d) {
+        (Some(x), Some(d)) if d > 0.0 && x >= 0.0 => match estimate {
+            Estimate::Poisson => match rates::rate(x, d, &[Level::P95], multiplier) {
+                Ok(r) => (r.value, r.intervals[0].lower, r.intervals[0].upper),
+                Err(_) => (None, None, None),
+            },
+            Estimate::Wilson if x <= d => {
+                match rates::proportion(x, d, &[Level::P95], multiplier) {
+                    Ok((v, i)) => (v, i[0].lower, i[0].upper),
+                    Err(_) => (None, None, None),
+                }
+            }
+            Estimate::Wilson => (None, None, None),
+            Estimate::Ratio => (Some(x / d * multiplier), None, None),
+            Estimate::Dsr | Estimate::RateRatio => (None, None, None),
+        },
+        _ => (None, None, None),
+    }
 }
 
 fn numbers(batch: &RecordBatch, name: &str) -> Result<Float64Array, String> {

@@ -25,7 +25,7 @@ use datafusion::error::DataFusionError;
 use datafusion::prelude::{DataFrame, SessionContext};
 use serde::Serialize;
 
-mod estimates;
+pub mod estimates;
 
 /// Errors of the catalogue.
 #[derive(Debug, thiserror::Error)]

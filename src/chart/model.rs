@@ -91,6 +91,8 @@ pub struct Context {
     pub annotations: Vec<(String, String)>,
     /// Rows withheld by suppression.
     pub suppressed: usize,
+    /// Whether bed days (and the rates on them) were rounded for this viewer.
+    pub bed_days_rounded: bool,
 }
 
 /// "2023-03" → "Mar 2023"; quarters, years and financial years as they are.
@@ -128,6 +130,9 @@ fn footer(periods: &[String], ctx: &Context) -> String {
     ));
     if ctx.suppressed > 0 {
         parts.push(format!("{} cells withheld (small numbers)", ctx.suppressed));
+    }
+    if ctx.bed_days_rounded {
+        parts.push(crate::privacy::rounding::NOTE.to_string());
     }
     parts.join(" · ")
 }

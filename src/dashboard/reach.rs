@@ -10,11 +10,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::{Dashboards, FilterKind};
-use crate::catalog::Indicator;
+use crate::catalog::{Estimate, Indicator, estimates};
 use crate::privacy::Role;
+use crate::privacy::rounding;
 use crate::privacy::suppress::Rules;
 use crate::privacy::universe::{self, Outcome, Reached};
-use crate::table::Table;
+use crate::table::{Cell, Table};
 
 /// Parameters that only pick rows, with the value that returns every row.
 const WIDE: [(&str, &str); 2] = [("org", ""), ("practice", "all")];
@@ -159,14 +160,43 @@ pub fn rules(dashboards: &Dashboards, indicator: &Indicator) -> Rules {
             }
         }
     }
-    if indicator
-        .measures
-        .iter()
-        .any(|m| m.role == "denominator" && m.column == "bed_days")
-    {
+    if rounds_bed_days(indicator) {
         rules.bed_days = Some("denominator".into());
     }
     rules
+}
+
+/// Whether the indicator's denominator is bed days, which beyond analysts are rounded
+/// ([`rounding`]) and said so on the chart.
+pub fn rounds_bed_days(indicator: &Indicator) -> bool {
+    indicator
+        .measures
+        .iter()
+        .any(|m| m.role == "denominator" && m.column == "bed_days")
+}
+
+/// Rounds a protected table's bed days and recomputes its value and limits from them,
+/// as the catalogue computes them for analysts.
+fn round_bed_days(table: &mut Table, column: &str, estimate: Option<Estimate>, multiplier: f64) {
+    if !rounding::round_column(table, column) {
+        return;
+    }
+    let Some(estimate) = estimate else { return };
+    let (Some(x), Some(d)) = (table.col("numerator"), table.col(column)) else {
+        return;
+    };
+    let added: Vec<Option<usize>> = estimates::ADDED.iter().map(|c| table.col(c)).collect();
+    for row in &mut table.rows {
+        if row[d].is_null() {
+            continue; // withheld, or no denominator: nothing to recompute
+        }
+        let (v, lo, hi) = estimates::one(estimate, row[x].as_f64(), row[d].as_f64(), multiplier);
+        for (c, value) in added.iter().zip([v, lo, hi]) {
+            if let Some(c) = *c {
+                row[c] = value.map_or(Cell::Null, Cell::Float);
+            }
+        }
+    }
 }
 
 /// Every reachable result of one indicator, suppressed together.
@@ -180,7 +210,13 @@ pub struct Protected {
 
 impl Protected {
     /// Suppresses `results` (each wide run with its row filters) as one.
-    pub fn new(results: Vec<(Params, Keeps, Table)>, rules: &Rules) -> Protected {
+    /// `indicator` says how value and limits are computed, for recomputing them from
+    /// rounded bed days.
+    pub fn new(
+        results: Vec<(Params, Keeps, Table)>,
+        rules: &Rules,
+        indicator: &Indicator,
+    ) -> Protected {
         let mut reached: Vec<Reached> = results
             .into_iter()
             .map(|(params, keeps, mut table)| {
@@ -189,6 +225,16 @@ impl Protected {
             })
             .collect();
         let outcome = universe::protect(&mut reached, rules);
+        if let Some(column) = &rules.bed_days {
+            for r in &mut reached {
+                round_bed_days(
+                    &mut r.table,
+                    column,
+                    indicator.estimate,
+                    indicator.multiplier,
+                );
+            }
+        }
         let mut groups = HashMap::new();
         for r in &reached {
             let t = &r.table;

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use crate::table::{Cell, Table};
 
 pub mod audit;
+pub mod rounding;
 pub mod suppress;
 pub mod tokens;
 pub mod universe;
@@ -122,6 +123,10 @@ const ORG_CODE_COLUMNS: [&str; 2] = ["org_code", "organisation"];
 const ORG_NAME_COLUMNS: [&str; 1] = ["org_name"];
 /// Columns that place an organisation (withheld beside a peer code).
 const ORG_PLACE_COLUMNS: [&str; 2] = ["jurisdiction", "region"];
+/// Columns of a jurisdiction's rules. Their wording names the jurisdiction, and even
+/// blanked, the number of rule rows an organisation has would (each jurisdiction has its
+/// own number of rules), so a coded organisation's rows of such a table are not served.
+const RULE_COLUMNS: [&str; 4] = ["rule_id", "rule", "citation", "source"];
 
 impl Pseudonyms {
     /// `key`: the configured `[privacy] pseudonym_key`; `orgs`: every organisation's
@@ -199,6 +204,13 @@ impl Pseudonyms {
             .iter()
             .filter_map(|c| table.col(c))
             .collect();
+        if RULE_COLUMNS.iter().any(|c| table.col(c).is_some()) && !code_cols.is_empty() {
+            table.rows.retain(|row| {
+                code_cols
+                    .iter()
+                    .all(|&c| row[c].as_str().is_none_or(|code| viewer.may_name(code)))
+            });
+        }
         for row in &mut table.rows {
             let own = code_cols
                 .first()
@@ -284,5 +296,51 @@ mod tests {
         let distinct: std::collections::BTreeSet<String> =
             many.iter().map(|(c, _)| p.label(&public, c)).collect();
         assert_eq!(distinct.len(), 400);
+    }
+
+    #[test]
+    fn a_coded_organisation_s_rule_rows_are_not_served() {
+        let p = Pseudonyms::new("k", &orgs());
+        let cols = ["org_code", "jurisdiction", "rule_id", "rule", "breaches"];
+        let row = |org: &str| {
+            vec![
+                Cell::Text(org.into()),
+                Cell::Text("NZ".into()),
+                Cell::Text("nz_idccr_s60_review".into()),
+                Cell::Text("Review within 24 hours".into()),
+                Cell::Int(7),
+            ]
+        };
+        let mut t = Table {
+            columns: cols.iter().map(|c| c.to_string()).collect(),
+            rows: vec![row("CMH"), row("AKL")],
+        };
+        let mut facilitator = t.clone();
+        Viewer::leader("CMH").protect(&mut t, &p);
+        assert_eq!(t.rows, [row("CMH")], "the leader's own rows only, whole");
+        Viewer {
+            role: Role::Facilitator,
+            org: None,
+        }
+        .protect(&mut facilitator, &p);
+        assert!(facilitator.rows.is_empty());
+        // Without rule columns a coded row stays, without its place.
+        let mut t = Table {
+            columns: vec!["org_code".into(), "jurisdiction".into(), "events".into()],
+            rows: vec![vec![
+                Cell::Text("AKL".into()),
+                Cell::Text("NZ".into()),
+                Cell::Int(9),
+            ]],
+        };
+        Viewer::public().protect(&mut t, &p);
+        assert_eq!(
+            t.rows,
+            [vec![
+                Cell::Text(p.label(&Viewer::public(), "AKL")),
+                Cell::Null,
+                Cell::Int(9)
+            ]]
+        );
     }
 }

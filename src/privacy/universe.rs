@@ -23,6 +23,16 @@ pub const SMALL_GROUP: &str = "peer group < 3";
 /// Peer groups shown beyond analysts pool at least this many organisations.
 pub const MIN_GROUP_MEMBERS: usize = 3;
 
+/// Why a jurisdiction's pooled row is withheld: with so few organisations, its total and
+/// the organisations' coded rows would show by subset sums which peer codes are its
+/// members (and published bed numbers then which is which).
+pub const SMALL_JURISDICTION: &str = "jurisdiction < 5 organisations";
+
+/// Jurisdiction totals shown beyond analysts pool at least this many organisations, and
+/// so do the organisations outside the jurisdiction (whose total is every
+/// organisation's minus this one's).
+pub const MIN_JURISDICTION_MEMBERS: usize = 5;
+
 /// Columns that say what a row is about. Any other column (a flag such as
 /// `extract_received`, a rule's wording) never splits a margin.
 pub const DIMENSIONS: [&str; 10] = [
@@ -147,21 +157,38 @@ impl Members {
         m
     }
 
-    /// The organisations a row is about, and whether it pools a known peer group.
-    fn entities(&self, t: &Table, row: &[Cell], grouping: &str) -> (Vec<String>, Option<usize>) {
+    /// The organisations a row is about, and why its pooled line is too small to show
+    /// (a peer group or jurisdiction with too few members), if it is.
+    fn entities(
+        &self,
+        t: &Table,
+        row: &[Cell],
+        grouping: &str,
+    ) -> (Vec<String>, Option<&'static str>) {
         let text = |name: &str| t.col(name).and_then(|c| row[c].as_str());
         if let Some(org) = text("org_code") {
             return (vec![org.to_string()], None);
         }
         if let Some(g) = text("peer_group") {
             return match self.group.get(&(grouping.to_string(), g.to_string())) {
-                Some(m) => (m.iter().cloned().collect(), Some(m.len())),
+                Some(m) => (
+                    m.iter().cloned().collect(),
+                    (m.len() < MIN_GROUP_MEMBERS).then_some(SMALL_GROUP),
+                ),
                 None => (vec![format!("peer group {grouping} {g}")], None),
             };
         }
         if let Some(j) = text("jurisdiction") {
             return match self.jurisdiction.get(j) {
-                Some(m) => (m.iter().cloned().collect(), None),
+                Some(m) => {
+                    let rest = self.all.len().saturating_sub(m.len());
+                    let small = m.len() < MIN_JURISDICTION_MEMBERS
+                        || (rest > 0 && rest < MIN_JURISDICTION_MEMBERS);
+                    (
+                        m.iter().cloned().collect(),
+                        small.then_some(SMALL_JURISDICTION),
+                    )
+                }
                 None => (vec![format!("jurisdiction {j}")], None),
             };
         }
@@ -188,13 +215,13 @@ pub struct Outcome {
     pub margins: usize,
 }
 
-/// A row with a count: its cell, and whether it pools a peer group too small to show.
-/// A small group's pooled line is withheld from view, but it is no secret: its members
-/// are shown one by one, so it plays no part in complementary suppression.
+/// A row with a count: its cell, and why it pools too few organisations to show, if it
+/// does. A small pool's line is withheld from view, but it is no secret (its members are
+/// shown one by one), so it plays no part in complementary suppression.
 #[derive(Clone, Copy)]
 struct RowCell {
     cell: usize,
-    small_group: bool,
+    small_pool: Option<&'static str>,
 }
 
 struct Cells {
@@ -247,7 +274,7 @@ pub fn protect(results: &mut [Reached], rules: &Rules) -> Outcome {
         let bed_col = rules.bed_days.as_deref().and_then(|c| t.col(c));
         let mut of_rows = Vec::with_capacity(t.rows.len());
         for row in &t.rows {
-            let (entities, group_size) = members.entities(t, row, grouping);
+            let (entities, small_pool) = members.entities(t, row, grouping);
             let period = t
                 .col("period")
                 .and_then(|c| row[c].as_str())
@@ -342,7 +369,7 @@ pub fn protect(results: &mut [Reached], rules: &Rules) -> Outcome {
             }
             of_rows.push(Some(RowCell {
                 cell: id,
-                small_group: group_size.is_some_and(|n| n < MIN_GROUP_MEMBERS),
+                small_pool,
             }));
         }
         row_cell.push(of_rows);
@@ -541,7 +568,7 @@ fn repair(
 fn withhold(table: &mut Table, of_rows: &[Option<RowCell>], hidden: &[Option<&'static str>]) {
     let reasons: Vec<Option<&str>> = of_rows
         .iter()
-        .map(|cell| cell.and_then(|c| hidden[c.cell].or(c.small_group.then_some(SMALL_GROUP))))
+        .map(|cell| cell.and_then(|c| hidden[c.cell].or(c.small_pool)))
         .collect();
     super::suppress::withhold(table, &reasons);
 }
@@ -669,10 +696,56 @@ mod tests {
             [Some(SMALL), Some(COMPLEMENTARY), None, None, None]
         );
         // g2 has two members: its pooled line is not shown beyond analysts. It is no
-        // secret (D and E are shown), so NSW, the same sum, stays.
+        // secret (D and E are shown), so it does not make another cell withheld.
         assert_eq!(reasons(&results[1].table), [None, Some(SMALL_GROUP)]);
-        assert_eq!(reasons(&results[2].table), [None, None]);
-        assert_eq!(results[2].table.number(0, "numerator"), Some(92.0));
+        // Jurisdictions of three and two organisations: their totals would tell by
+        // subset sums which peer codes are theirs.
+        assert_eq!(
+            reasons(&results[2].table),
+            [Some(SMALL_JURISDICTION), Some(SMALL_JURISDICTION)]
+        );
+    }
+
+    #[test]
+    fn a_jurisdiction_total_is_shown_only_when_it_and_the_rest_are_not_small() {
+        let cols = ["jurisdiction", "org_code", "period", "numerator"];
+        let run = |nz: usize, au: usize| {
+            let mut rows: Vec<(Vec<String>, f64)> = Vec::new();
+            for (j, n) in [("NZ", nz), ("NSW", au)] {
+                for i in 0..n {
+                    rows.push((vec![j.into(), format!("{j}{i}"), "2024".into()], 10.0));
+                }
+            }
+            let orgs = Table {
+                columns: cols.iter().map(|c| c.to_string()).collect(),
+                rows: rows
+                    .iter()
+                    .map(|(t, x)| {
+                        t.iter()
+                            .map(|v| Cell::Text(v.clone()))
+                            .chain([Cell::Float(*x)])
+                            .collect()
+                    })
+                    .collect(),
+            };
+            let national = table(
+                &cols,
+                &[
+                    (&["NZ", "", "2024"], &[10.0 * nz as f64]),
+                    (&["NSW", "", "2024"], &[10.0 * au as f64]),
+                ],
+            );
+            let mut results = vec![reached("year", orgs), reached("year", national)];
+            protect(&mut results, &Rules::default());
+            reasons(&results[1].table)
+                .into_iter()
+                .map(|r| r.map(String::from))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(run(6, 5), [None, None]);
+        // NSW's four are too few; NZ's total is every organisation's less NSW's.
+        let small = Some(SMALL_JURISDICTION.to_string());
+        assert_eq!(run(20, 4), [small.clone(), small]);
     }
 
     #[test]
