@@ -54,6 +54,51 @@ impl Cache {
     }
 }
 
+/// The lake version a cache file was derived from (`compliance_flags-v12-ab12.parquet`).
+fn version_of(name: &str) -> Option<i64> {
+    let rest = name.strip_suffix(".parquet")?;
+    let (_, after) = rest.split_once("-v")?;
+    after.split('-').next()?.parse().ok()
+}
+
+/// Removes derived files of lake versions before `oldest_needed`, and temporary files
+/// left by a process that died while writing one. They hold episode-level findings, so
+/// they are not kept beyond use; anything removed is recomputed if asked for again.
+/// Returns how many files went.
+pub fn prune(lake_root: &Path, oldest_needed: i64) -> usize {
+    let dir = lake_root.join("_derived");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return 0;
+    };
+    let stale_tmp = std::time::Duration::from_secs(3600);
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let old = match version_of(&name) {
+            Some(v) => v < oldest_needed,
+            // Another process may be writing it now; only an hour-old one is abandoned.
+            None if name.ends_with(".tmp-ako") => entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > stale_tmp),
+            None => false,
+        };
+        if old && std::fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        tracing::info!(
+            removed,
+            oldest_needed,
+            "derived files of older lake versions removed"
+        );
+    }
+    removed
+}
+
 /// What deriving needs beyond the session.
 pub struct Sources<'a> {
     pub catalog: &'a Catalog,
@@ -183,4 +228,43 @@ pub async fn run(
 ) -> Result<Vec<RecordBatch>, DerivedError> {
     register_for(ctx, &indicator.sql, sources).await?;
     Ok(indicator.run(ctx, given).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_of_older_versions_go_and_the_needed_stay() {
+        let lake = tempfile::tempdir().unwrap();
+        let dir = lake.path().join("_derived");
+        std::fs::create_dir_all(&dir).unwrap();
+        for name in [
+            "compliance_flags-v3-ab12.parquet",
+            "compliance_counts-v4-ab12.parquet",
+            "peer_groups-v5-cd34.parquet",
+            "peer_groups-v6-cd34.parquet",
+            "fresh.tmp-ako",
+            "notes.txt",
+        ] {
+            std::fs::write(dir.join(name), b"x").unwrap();
+        }
+        assert_eq!(version_of("compliance_flags-v12-ab12.parquet"), Some(12));
+        assert_eq!(prune(lake.path(), 5), 2);
+        let mut left: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "fresh.tmp-ako",
+                "notes.txt",
+                "peer_groups-v5-cd34.parquet",
+                "peer_groups-v6-cd34.parquet"
+            ]
+        );
+        assert_eq!(prune(&lake.path().join("nowhere"), 9), 0);
+    }
 }

@@ -96,6 +96,20 @@ pub struct Table {
 }
 
 impl Table {
+    /// Roughly the memory the table holds, for caches bounded by bytes.
+    pub fn approx_bytes(&self) -> usize {
+        let cells: usize = self
+            .rows
+            .iter()
+            .flatten()
+            .map(|c| match c {
+                Cell::Text(s) => std::mem::size_of::<Cell>() + s.len(),
+                _ => std::mem::size_of::<Cell>(),
+            })
+            .sum();
+        cells + self.columns.iter().map(String::len).sum::<usize>() + 64
+    }
+
     /// Copies Arrow batches: integers stay integers, other numbers become `f64`, and every
     /// other type (dates, booleans) its text.
     pub fn from_batches(batches: &[RecordBatch]) -> Result<Table, ArrowError> {

@@ -91,6 +91,7 @@ async fn settings(args: SourceArgs) -> anyhow::Result<Settings> {
     Ok(Settings {
         lake: args.lake,
         config,
+        config_path: Some(Config::path(args.config.as_deref())).filter(|p| p.is_file()),
         catalog,
         dashboards,
         compliance_dir: compliance::default_dir(),
@@ -111,8 +112,8 @@ async fn ensure_lake(dir: &Path) -> anyhow::Result<()> {
     );
     let reports = ingest::ingest(
         &lake,
-        &[sample],
-        &IngestOptions::default(),
+        std::slice::from_ref(&sample),
+        &IngestOptions::for_bundle(&sample),
         &ProgressBar::hidden(),
         &mut |_| {},
     )

@@ -53,24 +53,93 @@ type Key = (Option<i64>, String, Vec<(String, String)>);
 /// A protected view: lake version and indicator.
 type ViewKey = (Option<i64>, String);
 
+/// Results kept, least recently used first out, within a budget of bytes: an analyst can
+/// ask for any organisation, period and practice, so the keys are not bounded.
+struct Results {
+    map: lru::LruCache<Key, Arc<Table>>,
+    bytes: usize,
+    budget: usize,
+}
+
+/// Bytes of results a server keeps by default.
+pub const RESULTS_BUDGET: usize = 256 << 20;
+
+impl Results {
+    fn new(budget: usize) -> Results {
+        Results {
+            map: lru::LruCache::unbounded(),
+            bytes: 0,
+            budget,
+        }
+    }
+
+    fn insert(&mut self, key: Key, table: Arc<Table>) {
+        self.bytes += table.approx_bytes();
+        if let Some(old) = self.map.put(key, table) {
+            self.bytes -= old.approx_bytes();
+        }
+        // The newest stays even when it alone is over the budget: it is being served.
+        while self.bytes > self.budget && self.map.len() > 1 {
+            if let Some((_, gone)) = self.map.pop_lru() {
+                self.bytes -= gone.approx_bytes();
+            }
+        }
+    }
+
+    fn retain_version(&mut self, lake_version: Option<i64>) {
+        let stale: Vec<Key> = self
+            .map
+            .iter()
+            .filter(|(k, _)| k.0 != lake_version)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in stale {
+            if let Some(gone) = self.map.pop(&k) {
+                self.bytes -= gone.approx_bytes();
+            }
+        }
+    }
+}
+
 /// Indicator results by lake version and parameters. Misses are computed one at a time:
 /// on two cores, two heavy queries at once only make both slower, and the second asker
 /// of the same panel then finds it cached.
-#[derive(Default)]
 pub struct Cache {
-    results: Mutex<HashMap<Key, Arc<Table>>>,
+    results: Mutex<Results>,
     computing: tokio::sync::Mutex<()>,
     protected: Mutex<HashMap<ViewKey, Arc<Protected>>>,
     protecting: tokio::sync::Mutex<()>,
 }
 
+impl Default for Cache {
+    fn default() -> Self {
+        Cache::with_budget(RESULTS_BUDGET)
+    }
+}
+
 impl Cache {
+    /// A cache that keeps at most about `budget` bytes of results (and always the
+    /// latest one).
+    pub fn with_budget(budget: usize) -> Cache {
+        Cache {
+            results: Mutex::new(Results::new(budget)),
+            computing: Default::default(),
+            protected: Default::default(),
+            protecting: Default::default(),
+        }
+    }
+
+    /// Bytes of results held.
+    pub fn bytes(&self) -> usize {
+        self.results.lock().expect("cache lock").bytes
+    }
+
     /// Forgets every result not of `lake_version`.
     pub fn retain_version(&self, lake_version: Option<i64>) {
         self.results
             .lock()
             .expect("cache lock")
-            .retain(|k, _| k.0 == lake_version);
+            .retain_version(lake_version);
         self.protected
             .lock()
             .expect("cache lock")
@@ -78,7 +147,7 @@ impl Cache {
     }
 
     pub fn len(&self) -> usize {
-        self.results.lock().expect("cache lock").len()
+        self.results.lock().expect("cache lock").map.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -86,7 +155,12 @@ impl Cache {
     }
 
     fn get(&self, key: &Key) -> Option<Arc<Table>> {
-        self.results.lock().expect("cache lock").get(key).cloned()
+        self.results
+            .lock()
+            .expect("cache lock")
+            .map
+            .get(key)
+            .cloned()
     }
 
     /// The indicator's result with `params`, from the cache or computed now.
@@ -145,7 +219,7 @@ impl Cache {
         }
         let rules = reach::rules(&source.dashboards, indicator);
         let reached = results.len();
-        let protected = Arc::new(Protected::new(results, &rules));
+        let protected = Arc::new(Protected::new(results, &rules, indicator));
         tracing::info!(
             indicator = %indicator.name,
             results = reached,
@@ -338,4 +412,45 @@ pub async fn panel(
         params,
         options,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::Cell;
+
+    fn table(rows: usize) -> Arc<Table> {
+        Arc::new(Table {
+            columns: vec!["x".into()],
+            rows: (0..rows).map(|i| vec![Cell::Int(i as i64)]).collect(),
+        })
+    }
+
+    fn key(version: i64, name: &str) -> Key {
+        (Some(version), name.to_string(), Vec::new())
+    }
+
+    #[test]
+    fn results_are_kept_within_their_bytes_least_recently_used_out() {
+        let one = table(100).approx_bytes();
+        let mut r = Results::new(one * 2);
+        r.insert(key(1, "a"), table(100));
+        r.insert(key(1, "b"), table(100));
+        assert_eq!(r.bytes, one * 2);
+        // `a` used, so `b` is the least recently used when `c` arrives.
+        assert!(r.map.get(&key(1, "a")).is_some());
+        r.insert(key(1, "c"), table(100));
+        assert!(r.map.contains(&key(1, "a")) && r.map.contains(&key(1, "c")));
+        assert!(!r.map.contains(&key(1, "b")));
+        assert_eq!(r.bytes, one * 2);
+        // One result larger than the budget is still kept: it is the one being served.
+        r.insert(key(1, "big"), table(1000));
+        assert_eq!(r.map.len(), 1);
+        assert_eq!(r.bytes, table(1000).approx_bytes());
+        // A new lake version drops the old one's results and their bytes.
+        r.insert(key(2, "a"), table(10));
+        r.retain_version(Some(2));
+        assert_eq!(r.map.len(), 1);
+        assert_eq!(r.bytes, table(10).approx_bytes());
+    }
 }

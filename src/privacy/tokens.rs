@@ -56,6 +56,17 @@ pub fn verify(entries: &[TokenEntry], token: &str) -> Option<Viewer> {
         })
 }
 
+/// The viewer a stored token hash (a session's) stands for, if it is still listed.
+pub fn verify_hash(entries: &[TokenEntry], stored: &str) -> Option<Viewer> {
+    entries
+        .iter()
+        .find(|e| e.hash.eq_ignore_ascii_case(stored))
+        .map(|e| Viewer {
+            role: e.role,
+            org: e.org.clone(),
+        })
+}
+
 fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     rand::rng().fill_bytes(&mut buf);

@@ -27,11 +27,12 @@ use crate::dashboard::compute::{self, Access, Cache, Choices, PanelData, Source}
 use crate::dashboard::{ChartKind, Dashboard, Dashboards, FilterKind, Panel, indicator_of};
 use crate::lake::{Lake, LakeError};
 use crate::privacy::suppress;
-use crate::privacy::{Pseudonyms, Role, Viewer, tokens};
+use crate::privacy::{Pseudonyms, Role, Viewer};
 use crate::table::Table;
 
 mod pages;
 pub mod publish;
+pub mod session;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
@@ -49,6 +50,9 @@ pub enum WebError {
 pub struct Settings {
     pub lake: PathBuf,
     pub config: Config,
+    /// The configuration file, watched so that a token removed from it stops working
+    /// without a restart (none: the tokens in `config` stay as they are).
+    pub config_path: Option<PathBuf>,
     pub catalog: Catalog,
     pub dashboards: Dashboards,
     pub compliance_dir: PathBuf,
@@ -72,6 +76,15 @@ pub struct AppState {
     lake: Lake,
     catalog: Arc<Catalog>,
     config: Arc<Config>,
+    /// Whether the server started with tokens: fixed for its life, so that emptying the
+    /// token list leaves everyone public rather than making everyone an analyst.
+    tokens_required: bool,
+    pub tokens: session::TokenList,
+    pub sessions: session::Sessions,
+    /// Room for expensive requests ([`MAX_IN_FLIGHT`]).
+    in_flight: Arc<tokio::sync::Semaphore>,
+    /// Charts rasterised at once: one per core, since each takes a core while it runs.
+    rasters: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -80,7 +93,17 @@ impl AppState {
         let catalog = Arc::new(settings.catalog.clone());
         let config = Arc::new(settings.config.clone());
         let current = load(&lake, &settings, &catalog, &config).await?;
+        let tokens_required = !settings.config.tokens.is_empty();
+        let tokens =
+            session::TokenList::new(settings.config_path.clone(), settings.config.tokens.clone());
         Ok(Arc::new(AppState {
+            tokens_required,
+            tokens,
+            sessions: session::Sessions::default(),
+            in_flight: Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
+            rasters: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
             settings,
             current: RwLock::new(Arc::new(current)),
             cache: Cache::default(),
@@ -94,9 +117,15 @@ impl AppState {
         self.current.read().expect("state lock").clone()
     }
 
+    /// The room for expensive requests: a permit per request computing or drawing. An
+    /// operator's check (or a test) can hold permits to see the server refuse with 503.
+    pub fn admission(&self) -> Arc<tokio::sync::Semaphore> {
+        self.in_flight.clone()
+    }
+
     /// Whether requests must carry a token (any are configured).
     pub fn tokens_required(&self) -> bool {
-        !self.settings.config.tokens.is_empty()
+        self.tokens_required
     }
 
     /// Moves to the lake's newest version if an ingest made one; returns whether it did.
@@ -110,6 +139,9 @@ impl AppState {
         let version = next.source.lake_version;
         *self.current.write().expect("state lock") = Arc::new(next);
         self.cache.retain_version(version);
+        if let Some(v) = version {
+            crate::derived::prune(&self.settings.lake, v);
+        }
         tracing::info!(lake_version = ?version, "serving a new lake version");
         Ok(true)
     }
@@ -187,13 +219,11 @@ pub fn router(state: Arc<AppState>) -> Router {
     let csp = HeaderValue::from_static(
         "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
     );
-    Router::new()
-        .route("/", get(pages::index))
-        .route("/healthz", get(healthz))
-        .route("/login", get(login))
-        .route("/logout", get(logout))
+    // Routes that may run queries or draw: admitted only while there is room, so that a
+    // flood of uncached requests gets 503 quickly instead of queueing without end, and
+    // the cheap routes (health, sign-in) stay quick.
+    let expensive = Router::new()
         .route("/dashboards/{id}", get(pages::dashboard))
-        .route("/api/dashboards", get(api_dashboards))
         .route("/api/dashboards/{id}", get(api_dashboard))
         .route("/api/dashboards/{id}/panels/{panel}", get(api_panel))
         .route(
@@ -208,6 +238,14 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/dashboards/{id}/panels/{panel}/chart.png",
             get(panel_png),
         )
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), admit));
+    Router::new()
+        .route("/", get(pages::index))
+        .route("/healthz", get(healthz))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", get(logout).post(logout))
+        .route("/api/dashboards", get(api_dashboards))
+        .merge(expensive)
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             csp,
@@ -226,7 +264,31 @@ pub fn router(state: Arc<AppState>) -> Router {
             loopback_host,
         ))
         .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(request_id))
         .with_state(state)
+}
+
+/// Requests that may compute at once; more get 503 with `Retry-After`.
+pub const MAX_IN_FLIGHT: usize = 32;
+
+async fn admit(
+    State(state): State<Arc<AppState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match state.in_flight.clone().try_acquire_owned() {
+        Ok(_permit) => next.run(request).await,
+        Err(_) => {
+            let mut r = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the server is busy; try again in a moment",
+            )
+            .into_response();
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            r
+        }
+    }
 }
 
 /// Without tokens everyone is an analyst, so only this machine may ask: the socket is
@@ -301,7 +363,7 @@ pub async fn serve(
     if state.tokens_required() {
         eprintln!(
             "ako: serving http://{bound}/ ; {} token(s) configured; requests without one see public dashboards only",
-            state.settings.config.tokens.len()
+            state.tokens.current().len()
         );
     } else {
         eprintln!(
@@ -433,16 +495,57 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let request_id = REQUEST_ID.try_with(Clone::clone).unwrap_or_default();
         (
             self.status,
             [(header::CONTENT_TYPE, "application/json")],
-            json!({ "error": self.message, "status": self.status.as_u16() }).to_string(),
+            json!({
+                "error": self.message,
+                "status": self.status.as_u16(),
+                "request_id": request_id,
+            })
+            .to_string(),
         )
             .into_response()
     }
 }
 
-const COOKIE: &str = "ako_token";
+tokio::task_local! {
+    /// The id of the request being answered, for error bodies and log lines.
+    static REQUEST_ID: String;
+}
+
+/// Gives every request an id: in the `x-request-id` response header, in any error body,
+/// and on every log line written while answering it, so that a user's report of an
+/// error finds its detail in the log.
+async fn request_id(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use tracing::Instrument;
+    let mut bytes = [0u8; 8];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+    let id = hex::encode(bytes);
+    let span = tracing::info_span!("request", id = %id);
+    let mut response = REQUEST_ID
+        .scope(id.clone(), next.run(request).instrument(span))
+        .await;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", v);
+    }
+    response
+}
+
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| {
+            c.trim()
+                .strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix('='))
+                .map(str::to_string)
+        })
+}
 
 /// Who is asking: without configured tokens everyone (on loopback) is an analyst; with
 /// them, a bearer token or the login cookie names the viewer, and no token means public.
@@ -455,16 +558,22 @@ pub fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Viewer, ApiError>
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_string);
-    let cookie = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix("ako_token=").map(str::to_string));
-    match bearer.or(cookie) {
+    if let Some(token) = bearer {
+        return state.tokens.verify(&token).ok_or_else(|| {
+            ApiError::new(StatusCode::UNAUTHORIZED, "this token is not recognised")
+        });
+    }
+    match cookie_value(headers, session::COOKIE) {
         None => Ok(Viewer::public()),
-        Some(token) => tokens::verify(&state.settings.config.tokens, &token)
-            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "this token is not recognised")),
+        Some(id) => state
+            .tokens
+            .verify_session(&state.sessions, &id)
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "your session has ended; sign in again at /login",
+                )
+            }),
     }
 }
 
@@ -480,33 +589,95 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     .into_response()
 }
 
-async fn login(
+/// The sign-in form. A token in the address is refused, not used: addresses end up in
+/// browser history, proxy logs and the `Referer` of the next page.
+async fn login_page(
     State(state): State<Arc<AppState>>,
     Query(q): Query<BTreeMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let token = q.get("token").map(String::as_str).unwrap_or("");
-    if tokens::verify(&state.settings.config.tokens, token).is_none() {
+    if q.contains_key("token") {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "a token is never accepted in a web address; sign in with the form at /login",
+        ));
+    }
+    let current = state.current();
+    pages::render(
+        "login.html",
+        minijinja::context! {
+            title => "Sign in",
+            role => "nobody yet",
+            lake_version => current.source.lake_version,
+            home => "/",
+        },
+    )
+}
+
+#[derive(serde::Deserialize)]
+struct LoginForm {
+    token: String,
+}
+
+/// Exchanges a token, sent in the body, for a session cookie.
+async fn login(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<LoginForm>,
+) -> Result<Response, ApiError> {
+    if !state.tokens_required() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "no tokens are configured: everyone on this machine is an analyst",
+        ));
+    }
+    // A form posted from another site would sign the browser in as someone else.
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        let bare = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+        if bare != host {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "sign in from this server's own page",
+            ));
+        }
+    }
+    if state.tokens.verify(&form.token).is_none() {
+        tracing::warn!("sign-in with an unknown token");
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "this token is not recognised",
         ));
     }
-    let cookie = format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/");
+    let id = state.sessions.start(form.token.trim());
+    let cookie = format!(
+        "{}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+        session::COOKIE,
+        session::TTL.as_secs()
+    );
     let mut response = Redirect::to("/").into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_str(&cookie)
-            .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "a token is letters and digits"))?,
+        HeaderValue::from_str(&cookie).map_err(internal)?,
     );
     Ok(response)
 }
 
-async fn logout() -> Response {
+/// Ends the session the cookie names and clears the cookie.
+async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if let Some(id) = cookie_value(&headers, session::COOKIE) {
+        state.sessions.end(&id);
+    }
     let mut response = Redirect::to("/").into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("ako_token=; Max-Age=0; Path=/"),
+    let cleared = format!(
+        "{}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0",
+        session::COOKIE
     );
+    if let Ok(v) = HeaderValue::from_str(&cleared) {
+        response.headers_mut().insert(header::SET_COOKIE, v);
+    }
     response
 }
 
@@ -797,6 +968,11 @@ pub async fn show(
             _ => Vec::new(),
         },
         suppressed,
+        bed_days_rounded: access == Access::Protected
+            && crate::dashboard::reach::rounds_bed_days(indicator_of(
+                &state.settings.catalog,
+                panel,
+            )),
     };
     Ok(Shown {
         table,
@@ -1031,8 +1207,14 @@ fn download(content_type: &'static str, disposition: String, body: impl IntoResp
         .into_response()
 }
 
+/// An error whose detail belongs in the log, not in front of the user: the client gets
+/// a short message and the request id that finds the detail.
 pub(super) fn internal(e: impl std::fmt::Display) -> ApiError {
-    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+    tracing::error!("internal error: {e}");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "something went wrong on the server; quote the request id to the programme team",
+    )
 }
 
 async fn panel_csv(
@@ -1066,7 +1248,9 @@ async fn panel_chart(
     let version = r.current.source.lake_version;
     let model = r.shown.model(state, &panel);
     if png {
-        // Rasterising takes milliseconds of CPU: keep it off the request threads.
+        // Rasterising takes milliseconds of CPU: keep it off the request threads, and
+        // no more at once than there are cores.
+        let _core = state.rasters.acquire().await.map_err(internal)?;
         let bytes = tokio::task::spawn_blocking(move || chart::png(&model))
             .await
             .map_err(internal)?

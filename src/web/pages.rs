@@ -23,6 +23,7 @@ pub(super) fn templates() -> &'static Environment<'static> {
             ("base.html", include_str!("templates/base.html")),
             ("index.html", include_str!("templates/index.html")),
             ("dashboard.html", include_str!("templates/dashboard.html")),
+            ("login.html", include_str!("templates/login.html")),
         ] {
             env.add_template(name, text).expect("templates parse");
         }
@@ -35,7 +36,7 @@ pub(super) fn render_html(name: &str, ctx: minijinja::Value) -> Result<String, m
     templates().get_template(name).and_then(|t| t.render(ctx))
 }
 
-fn render(name: &str, ctx: minijinja::Value) -> Result<Response, ApiError> {
+pub(super) fn render(name: &str, ctx: minijinja::Value) -> Result<Response, ApiError> {
     render_html(name, ctx)
         .map(|html| Html(html).into_response())
         .map_err(super::internal)

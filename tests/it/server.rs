@@ -31,8 +31,8 @@ pub fn sample_lake() -> &'static Path {
                 let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
                 let reports = ingest::ingest(
                     &lake,
-                    &[sample],
-                    &IngestOptions::default(),
+                    std::slice::from_ref(&sample),
+                    &IngestOptions::for_bundle(&sample),
                     &ProgressBar::hidden(),
                     &mut |_| {},
                 )
@@ -75,6 +75,7 @@ fn settings(config: Config) -> Settings {
     Settings {
         lake: sample_lake().to_path_buf(),
         config,
+        config_path: None,
         catalog,
         dashboards,
         compliance_dir: root.join("compliance"),
@@ -83,8 +84,20 @@ fn settings(config: Config) -> Settings {
 
 /// Starts a server with `config` on its own thread.
 pub fn start(config: Config) -> Server {
+    start_with(settings(config))
+}
+
+/// Starts a server reading `path` for its configuration and watching it for token
+/// changes, as `ako serve --config PATH` does.
+pub fn start_watching(path: &Path) -> Server {
+    let config = Config::load(Some(path)).expect("config");
+    let mut s = settings(config);
+    s.config_path = Some(path.to_path_buf());
+    start_with(s)
+}
+
+fn start_with(settings: Settings) -> Server {
     let (tx, rx) = std::sync::mpsc::channel();
-    let settings = settings(config);
     std::thread::spawn(move || {
         let rt = tokio::runtime::Runtime::new().expect("runtime");
         rt.block_on(async move {

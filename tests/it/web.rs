@@ -565,7 +565,7 @@ async fn a_new_ingest_refreshes_cached_panels() {
         "2024-03-05T12:00:00+13:00",
         "maori",
     )];
-    let first = f.canonical("in/TST_2024-03.csv", &rows);
+    let first = f.canonical("in/TST/TST_2024-03.csv", &rows);
     f.ingest(&[&first]).await;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let catalog = ako::catalog::Catalog::load(&root.join("queries")).unwrap();
@@ -573,6 +573,7 @@ async fn a_new_ingest_refreshes_cached_panels() {
     let state = ako::web::AppState::open(ako::web::Settings {
         lake: f.lake_dir(),
         config: ako::config::Config::default(),
+        config_path: None,
         catalog,
         dashboards,
         compliance_dir: root.join("compliance"),
@@ -607,7 +608,7 @@ async fn a_new_ingest_refreshes_cached_panels() {
         "2024-04-05T12:00:00+12:00",
         "maori",
     )];
-    let second = f.canonical("in/TST_2024-04.csv", &rows);
+    let second = f.canonical("in/TST/TST_2024-04.csv", &rows);
     f.ingest(&[&second]).await;
     assert!(state.refresh().await.unwrap());
     assert!(state.current().source.lake_version > v1);
