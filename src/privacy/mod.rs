@@ -212,16 +212,19 @@ impl Pseudonyms {
             });
         }
         for row in &mut table.rows {
-            let own = code_cols
+            // A row about an organisation this viewer sees by code. A row with no
+            // organisation (a jurisdiction's or the nation's total) keeps its place: the
+            // protected view has already decided whether it may be shown.
+            let coded = code_cols
                 .first()
                 .and_then(|&c| row[c].as_str())
-                .is_some_and(|code| viewer.may_name(code));
+                .is_some_and(|code| !viewer.may_name(code));
             for &c in &code_cols {
                 if let Cell::Text(code) = &row[c] {
                     row[c] = Cell::Text(self.label(viewer, code));
                 }
             }
-            if !own && !code_cols.is_empty() {
+            if coded {
                 // A peer code beside its jurisdiction would name the organisation
                 // wherever a jurisdiction has only one or two of them.
                 for &c in name_cols.iter().chain(&place_cols) {
@@ -333,14 +336,19 @@ mod tests {
                 Cell::Int(9),
             ]],
         };
+        t.rows.push(vec![Cell::Null, Cell::Text("NZ".into()), Cell::Int(90)]);
         Viewer::public().protect(&mut t, &p);
         assert_eq!(
             t.rows,
-            [vec![
-                Cell::Text(p.label(&Viewer::public(), "AKL")),
-                Cell::Null,
-                Cell::Int(9)
-            ]]
+            [
+                vec![
+                    Cell::Text(p.label(&Viewer::public(), "AKL")),
+                    Cell::Null,
+                    Cell::Int(9)
+                ],
+                // a jurisdiction's own total keeps its name
+                vec![Cell::Null, Cell::Text("NZ".into()), Cell::Int(90)]
+            ]
         );
     }
 }

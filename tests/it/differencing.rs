@@ -337,18 +337,28 @@ fn attack(k: &Knowledge, served: &[Served]) -> (usize, Vec<String>) {
     (tried, found)
 }
 
+/// Everything every non-analyst role is served, harvested once for the tests below.
+fn everything_served() -> &'static (Vec<Served>, usize) {
+    static SERVED: std::sync::OnceLock<(Vec<Served>, usize)> = std::sync::OnceLock::new();
+    SERVED.get_or_init(|| {
+        let mut served = Vec::new();
+        let mut requests = 0;
+        for role in [Role::Public, Role::Facilitator, Role::Leader] {
+            let (s, n) = harvest(role);
+            served.extend(s);
+            requests += n;
+        }
+        (served, requests)
+    })
+}
+
 #[test]
 fn no_withheld_count_can_be_solved_from_everything_a_non_analyst_can_fetch() {
     let k = knowledge();
-    let mut served = Vec::new();
-    let mut requests = 0;
-    for role in [Role::Public, Role::Facilitator, Role::Leader] {
-        let (s, n) = harvest(role);
-        served.extend(s);
-        requests += n;
-    }
+    let (served, requests) = everything_served();
+    let requests = *requests;
     assert!(requests > 1000, "every combination fetched: {requests}");
-    let (tried, found) = attack(&k, &served);
+    let (tried, found) = attack(&k, served);
     assert!(tried > 500, "the sample has many small cells: {tried}");
     assert!(
         found.is_empty(),
@@ -475,5 +485,87 @@ fn protected_rows_are_the_rows_the_indicator_returns_for_the_request() {
         };
         assert!(!direct.rows.is_empty(), "{params:?}");
         assert_eq!(keys(&direct), keys(&protected), "{params:?}");
+    }
+}
+
+/// Issue 10 section 2: a jurisdiction's total beside its organisations' coded rows says,
+/// by subset sums, which peer codes are its members. Played on everything served: for
+/// every jurisdiction total shown, no set of fewer than five coded rows of the same
+/// indicator, period and practice adds up to it; and every bed-day denominator served
+/// is rounded (two significant figures).
+#[test]
+fn no_served_total_names_a_small_jurisdiction_s_members_and_bed_days_are_rounded() {
+    let (served, _) = everything_served();
+    let text = |row: &BTreeMap<String, Value>, c: &str| {
+        row.get(c).and_then(|v| v.as_str()).unwrap_or("").to_string()
+    };
+    type Group = (String, String, String, String);
+    let mut totals: BTreeMap<Group, Vec<(String, i64)>> = BTreeMap::new();
+    let mut coded: BTreeMap<Group, BTreeMap<String, i64>> = BTreeMap::new();
+    let mut rounded = 0;
+    for s in served {
+        let Some(n) = s.row.get("numerator").and_then(Value::as_i64) else {
+            continue;
+        };
+        let group = (
+            s.indicator.clone(),
+            text(&s.row, "period"),
+            text(&s.row, "practice"),
+            text(&s.row, "ethnicity"),
+        );
+        let org = text(&s.row, "org_code");
+        let jurisdiction = text(&s.row, "jurisdiction");
+        if !org.is_empty() {
+            coded.entry(group).or_default().insert(org, n);
+        } else if !jurisdiction.is_empty() && text(&s.row, "peer_group").is_empty() {
+            totals.entry(group).or_default().push((jurisdiction, n));
+        }
+        if s.indicator.ends_with("(per bed day)")
+            && let Some(d) = s.row.get("denominator").and_then(Value::as_f64)
+        {
+            let digits = format!("{}", d as i64).trim_end_matches('0').len();
+            assert!(digits <= 2, "bed days {d} served unrounded: {:?}", s.row);
+            rounded += 1;
+        }
+    }
+    assert!(rounded > 100, "bed-day rows served: {rounded}");
+    let mut checked = 0;
+    for (group, shown) in &totals {
+        let Some(orgs) = coded.get(group) else { continue };
+        let values: Vec<i64> = orgs.values().copied().collect();
+        for (jurisdiction, total) in shown {
+            checked += 1;
+            let mut matches = 0;
+            // Subsets of one to four coded rows, by their indices in increasing order.
+            let n = values.len();
+            let mut stack: Vec<(usize, usize, i64)> = vec![(0, 0, 0)];
+            while let Some((next, size, sum)) = stack.pop() {
+                if size > 0 && sum == *total {
+                    matches += 1;
+                }
+                if size == 4 {
+                    continue;
+                }
+                for i in next..n {
+                    stack.push((i + 1, size + 1, sum + values[i]));
+                }
+            }
+            assert_eq!(
+                matches, 0,
+                "{group:?}: {jurisdiction}'s total {total} is the sum of {matches} small sets of coded rows"
+            );
+        }
+    }
+    assert!(
+        checked > 0,
+        "jurisdiction totals are served and were checked: totals {:?}, coded groups {:?}",
+        totals.keys().take(5).collect::<Vec<_>>(),
+        coded.keys().take(5).collect::<Vec<_>>()
+    );
+    // The sample's small jurisdictions are never served as totals.
+    for shown in totals.values() {
+        for (j, _) in shown {
+            assert!(!matches!(j.as_str(), "NSW" | "QLD"), "{j} total served");
+        }
     }
 }
