@@ -61,35 +61,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let catalog = Catalog::load(&root.join("queries"))?;
     let dashboards = Dashboards::load(&root.join("dashboards"), &catalog)?;
-    // Every panel URL with a random choice of filter values: uncached combinations.
-    let mut targets: Vec<(String, Choices)> = Vec::new();
-    for d in &dashboards.list {
-        for p in &d.panels {
-            let filters: Choices = d
-                .filters
-                .iter()
-                .map(|f| {
-                    let values = match f.name.as_str() {
-                        "grain" => vec!["month", "quarter", "year"],
-                        "practice" => vec!["seclusion", "physical_restraint", "all"],
-                        "ethnicity" => vec!["all", "maori", "pacific", "european"],
-                        "from" => vec!["2021-07", "2022-01", "2023-07"],
-                        _ => vec![""],
-                    };
-                    (
-                        f.name.clone(),
-                        values.into_iter().map(String::from).collect(),
-                    )
-                })
-                .collect();
-            for suffix in ["", "/chart.svg", "/chart.png", "/data.csv"] {
-                targets.push((
-                    format!("/api/dashboards/{}/panels/{}{suffix}", d.id, p.id),
-                    filters.clone(),
-                ));
-            }
-        }
-    }
     let settings = Settings {
         lake,
         config: Config::default(),
@@ -116,6 +87,51 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .build()
             .into()
     };
+    // Every panel's JSON, CSV, SVG and PNG, as the API lists them, with the filter
+    // values each panel offers: a random combination is almost never cached.
+    let setup = agent();
+    let list: serde_json::Value = setup
+        .get(&format!("http://{addr}/api/dashboards"))
+        .call()?
+        .body_mut()
+        .read_json()?;
+    let mut targets: Vec<(String, Choices)> = Vec::new();
+    for d in list["dashboards"].as_array().ok_or("no dashboards")? {
+        for p in d["panels"].as_array().ok_or("no panels")? {
+            let Some(json) = p["json"].as_str() else {
+                continue;
+            };
+            let first: serde_json::Value = setup
+                .get(&format!("http://{addr}{json}"))
+                .call()?
+                .body_mut()
+                .with_config()
+                .limit(64 << 20)
+                .read_json()?;
+            let filters: Choices = first["filters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|f| f["locked"].as_bool() != Some(true))
+                .map(|f| {
+                    let values = f["options"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|o| o[0].as_str().map(String::from))
+                        .collect();
+                    (f["name"].as_str().unwrap_or("").to_string(), values)
+                })
+                .filter(|(_, v): &(String, Vec<String>)| !v.is_empty())
+                .collect();
+            for link in ["json", "csv", "svg", "png"] {
+                if let Some(url) = p[link].as_str() {
+                    let path = url.split('?').next().unwrap_or(url);
+                    targets.push((path.to_string(), filters.clone()));
+                }
+            }
+        }
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let statuses: Arc<Mutex<BTreeMap<u16, u64>>> = Arc::default();
     let targets = Arc::new(targets);

@@ -336,7 +336,8 @@ mod tests {
                 Cell::Int(9),
             ]],
         };
-        t.rows.push(vec![Cell::Null, Cell::Text("NZ".into()), Cell::Int(90)]);
+        t.rows
+            .push(vec![Cell::Null, Cell::Text("NZ".into()), Cell::Int(90)]);
         Viewer::public().protect(&mut t, &p);
         assert_eq!(
             t.rows,

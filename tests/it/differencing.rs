@@ -497,7 +497,10 @@ fn protected_rows_are_the_rows_the_indicator_returns_for_the_request() {
 fn no_served_total_names_a_small_jurisdiction_s_members_and_bed_days_are_rounded() {
     let (served, _) = everything_served();
     let text = |row: &BTreeMap<String, Value>, c: &str| {
-        row.get(c).and_then(|v| v.as_str()).unwrap_or("").to_string()
+        row.get(c)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string()
     };
     type Group = (String, String, String, String);
     let mut totals: BTreeMap<Group, Vec<(String, i64)>> = BTreeMap::new();
@@ -531,7 +534,9 @@ fn no_served_total_names_a_small_jurisdiction_s_members_and_bed_days_are_rounded
     assert!(rounded > 100, "bed-day rows served: {rounded}");
     let mut checked = 0;
     for (group, shown) in &totals {
-        let Some(orgs) = coded.get(group) else { continue };
+        let Some(orgs) = coded.get(group) else {
+            continue;
+        };
         let values: Vec<i64> = orgs.values().copied().collect();
         for (jurisdiction, total) in shown {
             checked += 1;
