@@ -24,7 +24,6 @@ use ako::ingest::{self, IngestOptions};
 use ako::lake::Lake;
 use ako::peers;
 use datafusion::dataframe::DataFrameWriteOptions;
-use indicatif::ProgressBar;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut scale = 351.0;
@@ -66,7 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &lake,
             &[work.join("sample")],
             &IngestOptions::for_bundle(&work.join("sample")),
-            &ProgressBar::hidden(),
+            &(),
             &mut |_| {},
         ))?;
         let rows: u64 = reports.iter().map(|r| r.rows_accepted).sum();

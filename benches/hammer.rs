@@ -23,7 +23,6 @@ use ako::dashboard::Dashboards;
 use ako::ingest::{self, IngestOptions};
 use ako::lake::Lake;
 use ako::web::{self, AppState, Settings};
-use indicatif::ProgressBar;
 use rand::{Rng, SeedableRng};
 
 /// A filter's name and the values the hammer picks from.
@@ -53,7 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 &Lake::open(&dir)?,
                 std::slice::from_ref(&sample),
                 &IngestOptions::for_bundle(&sample),
-                &ProgressBar::hidden(),
+                &(),
                 &mut |_| {},
             ))?;
             dir

@@ -15,7 +15,6 @@ use std::time::Instant;
 
 use ako::ingest::{self, IngestOptions};
 use ako::lake::Lake;
-use indicatif::ProgressBar;
 
 const HEADER: &str = "org_code,episode_id,person_key,unit_code,setting,practice,start_time,end_time,age_band,minor,sex,ethnicity,legal_status,authorised_by,emergency,max_obs_gap_min,reason";
 
@@ -96,13 +95,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &lake,
         &[dir.join("in/reference"), extract.clone()],
         &IngestOptions::default(),
-        &ProgressBar::hidden(),
+        &(),
         &mut |_| {},
     ))?;
     let secs = t.elapsed().as_secs_f64();
     let r = reports
         .iter()
-        .find(|r| r.kind == "extract")
+        .find(|r| r.kind == ingest::FileKind::Extract)
         .ok_or("no extract report")?;
     assert_eq!(r.rows_accepted, rows, "every row accepted: {r:?}");
     println!(

@@ -30,6 +30,8 @@ pub enum DerivedError {
     Catalog(#[from] CatalogError),
     #[error("derived table cache: {0}")]
     Cache(String),
+    #[error("reading the tables an indicator's SQL names: {0}")]
+    Sql(#[from] datafusion::error::DataFusionError),
 }
 
 /// Where derived tables are kept between queries of one lake version.
@@ -167,13 +169,28 @@ async fn from_cache(
     Ok(true)
 }
 
+/// The tables `sql` reads, as DataFusion resolves its references: a table named only
+/// in a comment, a string or a CTE of the same name is not read.
+fn tables_read(ctx: &SessionContext, sql: &str) -> Result<Vec<String>, DerivedError> {
+    let state = ctx.state();
+    let dialect = state.config().options().sql_parser.dialect;
+    let statement = state.sql_to_statement(sql, &dialect)?;
+    Ok(state
+        .resolve_table_references(&statement)?
+        .iter()
+        .map(|r| r.table().to_string())
+        .collect())
+}
+
 /// Registers the derived tables `sql` reads.
 pub async fn register_for(
     ctx: &SessionContext,
     sql: &str,
     sources: &Sources<'_>,
 ) -> Result<(), DerivedError> {
-    if compliance::is_read_by(sql) {
+    let tables = tables_read(ctx, sql)?;
+    let reads = |t: &str| tables.iter().any(|r| r == t);
+    if reads(compliance::TABLE) || reads(compliance::COUNTS) {
         let sets = RuleSet::load_dir(sources.compliance_dir)?;
         let key = hash(&[&format!("{sets:?}")]);
         let flags = sources
@@ -192,7 +209,7 @@ pub async fn register_for(
             keep(ctx, compliance::COUNTS, c, counts.as_deref())?;
         }
     }
-    if sql.contains(peers::TABLE) {
+    if reads(peers::TABLE) {
         let profile_sql = sources
             .catalog
             .get("peer_profile")
@@ -233,6 +250,27 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tables_a_query_reads_come_from_its_plan_not_its_text() {
+        let ctx = SessionContext::new();
+        let read = |sql: &str| tables_read(&ctx, sql).unwrap();
+        assert_eq!(
+            read(
+                "-- peer_groups are joined below\nSELECT * FROM episodes e JOIN peer_groups g ON g.org_code = e.org_code WHERE g.grouping = $grouping"
+            ),
+            ["episodes", "peer_groups"]
+        );
+        // Named in a comment or a string only: not read.
+        assert_eq!(
+            read(
+                "-- unlike compliance_flags, this reads episodes\nSELECT 'peer_groups' AS t FROM episodes"
+            ),
+            ["episodes"]
+        );
+        // A CTE of the same name is not the table.
+        assert!(read("WITH peer_groups AS (SELECT 1 AS x) SELECT * FROM peer_groups").is_empty());
+    }
 
     #[test]
     fn files_of_older_versions_go_and_the_needed_stay() {

@@ -240,7 +240,7 @@ pub fn funnel_deviants(months: &[Month], options: &DeviantOptions) -> Vec<Devian
 /// SPC evidence: per organisation, the run of improvement that reaches the latest month.
 pub fn spc_deviants(
     months: &[Month],
-    change_ideas: &[(String, String, String)],
+    change_ideas: &[crate::model::ChangeIdea],
     options: &DeviantOptions,
 ) -> Vec<Deviant> {
     let mut by_org: BTreeMap<&str, Vec<&Month>> = BTreeMap::new();
@@ -266,12 +266,12 @@ pub fn spc_deviants(
         };
         let idea = change_ideas
             .iter()
-            .filter(|(o, started, _)| {
-                let before = months_before(started);
-                o == org && before >= 12 && before + options.sustained_months <= rows.len()
+            .filter(|i| {
+                let before = months_before(&i.started);
+                i.org_code == org && before >= 12 && before + options.sustained_months <= rows.len()
             })
-            .max_by(|a, b| a.1.cmp(&b.1));
-        let freeze = idea.map(|(_, started, _)| months_before(started));
+            .max_by(|a, b| a.started.cmp(&b.started));
+        let freeze = idea.map(|i| months_before(&i.started));
         let chart = match spc::spc(
             &rates,
             None,
@@ -313,12 +313,12 @@ pub fn spc_deviants(
             .or_else(|| {
                 change_ideas
                     .iter()
-                    .filter(|(o, started, _)| {
-                        o == org && started.get(..7).is_some_and(|m| m <= to.as_str())
+                    .filter(|i| {
+                        i.org_code == org && i.started.get(..7).is_some_and(|m| m <= to.as_str())
                     })
-                    .max_by(|a, b| a.1.cmp(&b.1))
+                    .max_by(|a, b| a.started.cmp(&b.started))
             })
-            .map(|(_, started, title)| format!("{title} (from {started})"));
+            .map(|i| format!("{} (from {})", i.title, i.started));
         let baseline = match freeze {
             Some(k) => format!("the {k} months before the change"),
             None => "every month".to_string(),

@@ -500,7 +500,7 @@ pub fn string_column(batch: &RecordBatch, name: &str) -> Result<StringArray, Lak
 /// (`YYYY-MM-DD`) and title, by organisation and date.
 pub async fn change_ideas(
     ctx: &SessionContext,
-) -> Result<Vec<(String, String, String)>, LakeError> {
+) -> Result<Vec<crate::model::ChangeIdea>, LakeError> {
     let batches = ctx
         .sql(
             "SELECT org_code, CAST(started AS VARCHAR) AS started_on, title FROM change_ideas \
@@ -517,11 +517,11 @@ pub async fn change_ideas(
             string_column(b, "title")?,
         );
         for i in 0..b.num_rows() {
-            out.push((
-                o.value(i).to_string(),
-                s.value(i).to_string(),
-                t.value(i).to_string(),
-            ));
+            out.push(crate::model::ChangeIdea {
+                org_code: o.value(i).to_string(),
+                started: s.value(i).to_string(),
+                title: t.value(i).to_string(),
+            });
         }
     }
     Ok(out)

@@ -330,3 +330,13 @@ impl ReferenceTable {
         Arc::new(Schema::new(fields))
     }
 }
+
+/// A dated change idea (a PDSA cycle) an organisation started: what the QI team tried and
+/// when, drawn on its charts and used to freeze an SPC baseline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeIdea {
+    pub org_code: String,
+    /// `YYYY-MM-DD`.
+    pub started: String,
+    pub title: String,
+}

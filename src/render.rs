@@ -13,7 +13,7 @@ use datafusion::arrow::util::pretty::pretty_format_batches;
 use serde::Deserialize;
 
 /// Output format of a result table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TableFormat {
     Table,

@@ -168,6 +168,16 @@ impl Estimate {
     }
 }
 
+/// What an indicator's result is (**contract** names in `ako query --list`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IndicatorKind {
+    /// One measure: ako adds value and interval columns (`-- ci:` in the header).
+    Indicator,
+    /// A listing or report that is not one measure.
+    Table,
+}
+
 /// One indicator: its header and its SQL.
 #[derive(Debug, Clone, Serialize)]
 pub struct Indicator {
@@ -177,9 +187,7 @@ pub struct Indicator {
     pub description: String,
     pub unit: String,
     pub params: Vec<Param>,
-    /// `indicator` when ako adds value and interval columns (`-- ci:` in the header);
-    /// `table` for listings and reports that are not one measure.
-    pub kind: &'static str,
+    pub kind: IndicatorKind,
     /// The SQL's columns that ako reads as `numerator`, `denominator` and (rate ratios)
     /// `comparison_numerator` / `comparison_denominator`, declared in the header
     /// (`-- numerator: events -- seclusion episodes starting in the period`). ako renames
@@ -200,21 +208,45 @@ pub struct Indicator {
 /// A header-declared input of the estimate: which SQL column plays which part.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Measure {
-    /// `numerator`, `denominator`, `comparison_numerator` or `comparison_denominator`.
-    pub role: &'static str,
+    pub role: MeasureRole,
     /// The column the SQL returns.
     pub column: String,
     pub description: String,
 }
 
-const MEASURE_ROLES: [&str; 4] = [
-    "numerator",
-    "denominator",
-    "comparison_numerator",
-    "comparison_denominator",
-];
+/// The part a declared column plays (**contract** names: the columns are renamed to them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeasureRole {
+    Numerator,
+    Denominator,
+    ComparisonNumerator,
+    ComparisonDenominator,
+}
 
-fn parse_measure(role: &'static str, spec: &str) -> Result<Measure, String> {
+impl MeasureRole {
+    pub const ALL: [MeasureRole; 4] = [
+        MeasureRole::Numerator,
+        MeasureRole::Denominator,
+        MeasureRole::ComparisonNumerator,
+        MeasureRole::ComparisonDenominator,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            MeasureRole::Numerator => "numerator",
+            MeasureRole::Denominator => "denominator",
+            MeasureRole::ComparisonNumerator => "comparison_numerator",
+            MeasureRole::ComparisonDenominator => "comparison_denominator",
+        }
+    }
+
+    fn parse(key: &str) -> Option<MeasureRole> {
+        MeasureRole::ALL.into_iter().find(|r| r.name() == key)
+    }
+}
+
+fn parse_measure(role: MeasureRole, spec: &str) -> Result<Measure, String> {
     let (column, description) = match spec.split_once("--") {
         Some((c, d)) => (c.trim(), d.trim().to_string()),
         None => (spec.trim(), String::new()),
@@ -225,7 +257,8 @@ fn parse_measure(role: &'static str, spec: &str) -> Result<Measure, String> {
             .all(|c| c.is_ascii_alphanumeric() || c == '_')
     {
         return Err(format!(
-            "write `{role}: COLUMN -- description`; `{column}` is not a column name"
+            "write `{}: COLUMN -- description`; `{column}` is not a column name",
+            role.name()
         ));
     }
     Ok(Measure {
@@ -363,10 +396,10 @@ impl Indicator {
                             ))
                         })?;
                 }
-                role if MEASURE_ROLES.contains(&role) => {
-                    let role = MEASURE_ROLES.iter().find(|r| **r == role).expect("listed");
-                    if measures.iter().any(|m: &Measure| m.role == *role) {
-                        return Err(err(format!("`{role}` is declared twice")));
+                key if MeasureRole::parse(key).is_some() => {
+                    let role = MeasureRole::parse(key).expect("matched");
+                    if measures.iter().any(|m: &Measure| m.role == role) {
+                        return Err(err(format!("`{key}` is declared twice")));
                     }
                     measures.push(parse_measure(role, value).map_err(err)?);
                 }
@@ -377,6 +410,17 @@ impl Indicator {
                     }
                     entry.push_str(value.trim());
                 }
+                // A misspelt key (`multipler`) would otherwise leave its default in
+                // place without a word. Prose with a colon (a key with spaces) is prose.
+                other
+                    if !other.is_empty()
+                        && other.chars().all(|c| c.is_ascii_lowercase() || c == '_') =>
+                {
+                    return Err(err(format!(
+                        "unknown header key `{other}` (known: title, description, unit, ci, multiplier, param, {})",
+                        MeasureRole::ALL.map(MeasureRole::name).join(", ")
+                    )));
+                }
                 _ => {}
             }
         }
@@ -386,14 +430,15 @@ impl Indicator {
             message: "the header needs `-- title: …`".into(),
         })?;
         if let Some(estimate) = estimate {
-            let needed: &[&str] = if estimate == Estimate::RateRatio {
-                &MEASURE_ROLES
+            let needed: &[MeasureRole] = if estimate == Estimate::RateRatio {
+                &MeasureRole::ALL
             } else {
-                &MEASURE_ROLES[..2]
+                &MeasureRole::ALL[..2]
             };
             if let Some(missing) = needed
                 .iter()
                 .find(|role| !measures.iter().any(|m: &Measure| m.role == **role))
+                .map(|r| r.name())
             {
                 return Err(CatalogError::Header {
                     path: path.to_path_buf(),
@@ -412,9 +457,9 @@ impl Indicator {
             unit: fields.remove("unit").unwrap_or_default(),
             params,
             kind: if estimate.is_some() {
-                "indicator"
+                IndicatorKind::Indicator
             } else {
-                "table"
+                IndicatorKind::Table
             },
             estimate,
             multiplier,
@@ -535,11 +580,14 @@ impl Indicator {
                     indicator: self.name.clone(),
                     message: format!(
                         "the header names `{}` as its {}, but the SQL returns no such column",
-                        m.column, m.role
+                        m.column,
+                        m.role.name()
                     ),
                 });
             }
-            df = df.with_column_renamed(&m.column, m.role).map_err(query)?;
+            df = df
+                .with_column_renamed(&m.column, m.role.name())
+                .map_err(query)?;
         }
         let batches = df.collect().await.map_err(query)?;
         let shape = |message| CatalogError::Shape {
@@ -645,6 +693,20 @@ mod tests {
         let text = "-- title: X\n-- param: org text\nSELECT 1";
         let err = Indicator::parse("x", text, Path::new("x.sql")).unwrap_err();
         assert!(err.to_string().contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn a_misspelt_header_key_is_refused() {
+        let text = "-- title: X\n-- ci: poisson\n-- multipler: 1000\n-- numerator: a\n-- denominator: b\nSELECT 1 AS a, 2 AS b, '' AS period";
+        let err = Indicator::parse("x", text, Path::new("x.sql")).unwrap_err();
+        let err = err.to_string();
+        assert!(
+            err.contains("line 3") && err.contains("`multipler`"),
+            "{err}"
+        );
+        // Prose with a colon in a description is not a key.
+        let text = "-- title: X\n-- description: AIHW definition: events\n-- Note the caveat: none\nSELECT 1";
+        Indicator::parse("x", text, Path::new("x.sql")).unwrap();
     }
 
     #[test]

@@ -5,6 +5,54 @@
 
 use plotters::prelude::*;
 use plotters::style::{FontStyle, RGBColor};
+use serde::{Deserialize, Serialize};
+
+/// Chart kinds (**contract** names in dashboard files).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChartKind {
+    /// SPC chart of one series over time, limits and signals.
+    Spc,
+    /// Run chart: median and runs rules.
+    Run,
+    /// Funnel plot of organisations in the latest period.
+    Funnel,
+    /// Ranked estimates with 95% intervals, latest period.
+    CiBars,
+    /// One line per group (e.g. ethnicity) over time, with 95% intervals.
+    EquityTrend,
+    /// A table only.
+    Table,
+}
+
+impl ChartKind {
+    /// Whether the chart reads `value` and its interval (an indicator, not a table).
+    pub fn needs_estimate(self) -> bool {
+        !matches!(self, ChartKind::Table)
+    }
+
+    pub fn has_chart(self) -> bool {
+        !matches!(self, ChartKind::Table)
+    }
+}
+
+/// What to draw: the chart's own description, so that charts know nothing of
+/// dashboards (a dashboard panel says it with [`crate::dashboard::Panel::chart_spec`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spec<'a> {
+    pub kind: ChartKind,
+    pub title: &'a str,
+    /// Drawn across the page (else half of it).
+    pub wide: bool,
+    /// What to say when there are no rows.
+    pub empty: Option<&'a str>,
+    /// SPC: the signal rules (Making Data Count unless said).
+    pub convention: Option<crate::stats::spc::Convention>,
+    /// SPC: which way is better (lower, unless said).
+    pub direction: Option<crate::stats::spc::Direction>,
+    /// Trend: the column whose values are the lines.
+    pub series: Option<&'a str>,
+}
 
 pub mod model;
 

@@ -5,8 +5,8 @@
 use plotters::style::RGBColor;
 
 use super::palette;
+use super::{ChartKind, Spec};
 use crate::catalog::{Estimate, Indicator};
-use crate::dashboard::{ChartKind, Panel};
 use crate::stats::funnel::{self, FunnelOptions, FunnelType, Overdispersion};
 use crate::stats::spc::{self, Chart, Convention, Direction, PointType, SpcOptions};
 use crate::table::{Table, format_number};
@@ -137,19 +137,19 @@ fn footer(periods: &[String], ctx: &Context) -> String {
     parts.join(" · ")
 }
 
-/// Builds the chart of a panel.
+/// Builds the chart `spec` describes.
 pub fn build(
-    panel: &Panel,
+    spec: &Spec<'_>,
     indicator: &Indicator,
     table: &Table,
     compare: Option<&Table>,
     ctx: &Context,
 ) -> Model {
-    let mut model = match panel.chart {
-        ChartKind::Spc | ChartKind::Run => spc_model(panel, indicator, table, compare, ctx),
+    let mut model = match spec.kind {
+        ChartKind::Spc | ChartKind::Run => spc_model(spec, indicator, table, compare, ctx),
         ChartKind::Funnel => funnel_model(indicator, table, ctx),
         ChartKind::CiBars => bars_model(indicator, table, ctx),
-        ChartKind::EquityTrend => trend_model(panel, indicator, table, ctx),
+        ChartKind::EquityTrend => trend_model(spec, indicator, table, ctx),
         ChartKind::Table => {
             let mut m = empty(indicator, &format!("A table of {} rows.", table.rows.len()));
             let mut periods = table.distinct("period");
@@ -159,13 +159,13 @@ pub fn build(
         }
     };
     if table.rows.is_empty() {
-        model.description = panel
+        model.description = spec
             .empty
-            .clone()
-            .unwrap_or_else(|| "Nothing to show for these choices.".into());
+            .unwrap_or("Nothing to show for these choices.")
+            .to_string();
     }
-    model.title = panel.title.clone();
-    if panel.width <= 6 {
+    model.title = spec.title.to_string();
+    if !spec.wide {
         model.size = (640, 420);
     }
     if model.unit.is_empty() {
@@ -244,8 +244,10 @@ fn one_series(table: &Table, highlight: Option<&str>) -> (Vec<usize>, String) {
     (rows, names.join(", "))
 }
 
+/// The SPC or run chart of one series: the chart and rules chosen, the calculation, the
+/// layers drawn, and the sentence that says what it shows.
 fn spc_model(
-    panel: &Panel,
+    spec: &Spec<'_>,
     indicator: &Indicator,
     table: &Table,
     compare: Option<&Table>,
@@ -262,23 +264,6 @@ fn spc_model(
         .copied()
         .filter(|&r| table.number(r, "value").is_some())
         .collect();
-    let convention = match panel.convention.as_deref() {
-        Some("anhoej") => Convention::Anhoej,
-        _ => Convention::Mdc,
-    };
-    // Making Data Count puts every measure, rates included, on an XmR chart.
-    let chart = match (panel.chart, indicator.estimate, convention) {
-        (ChartKind::Run, _, _) => Chart::Run,
-        (_, _, Convention::Mdc) => Chart::I,
-        (_, Some(Estimate::Poisson), _) => Chart::U,
-        (_, Some(Estimate::Wilson), _) => Chart::P,
-        _ => Chart::I,
-    };
-    let direction = match panel.direction.as_deref() {
-        Some("increase") => Direction::Increase,
-        Some("neutral") => Direction::Neutral,
-        _ => Direction::Decrease,
-    };
     let mut model = Model {
         title: String::new(),
         unit: indicator.unit.clone(),
@@ -290,11 +275,6 @@ fn spc_model(
         description: String::new(),
         footer: footer(&periods, ctx),
         size: (super::WIDTH, super::HEIGHT),
-    };
-    let convention = if chart == Chart::Run {
-        Convention::Anhoej
-    } else {
-        convention
     };
     if usable.len() < 3 {
         model.description = format!(
@@ -309,50 +289,100 @@ fn spc_model(
         );
         return model;
     }
-    let x_of = |r: usize| {
-        rows.iter()
-            .position(|&x| x == r)
-            .expect("a row of the series") as f64
-    };
-    let (values, sizes): (Vec<f64>, Option<Vec<f64>>) = match chart {
-        Chart::U | Chart::P => (
-            usable
-                .iter()
-                .map(|&r| table.number(r, "numerator").unwrap_or(f64::NAN))
-                .collect(),
-            Some(
-                usable
-                    .iter()
-                    .map(|&r| table.number(r, "denominator").unwrap_or(f64::NAN))
-                    .collect(),
-            ),
-        ),
-        _ => (
-            usable
-                .iter()
-                .map(|&r| table.number(r, "value").unwrap_or(f64::NAN))
-                .collect(),
-            None,
-        ),
-    };
-    let options = SpcOptions {
-        chart,
-        convention,
-        multiply: match chart {
-            Chart::U | Chart::P => indicator.multiplier,
-            _ => 1.0,
-        },
-        direction,
-        ..SpcOptions::default()
-    };
-    let result = match spc::spc(&values, sizes.as_deref(), &options) {
+    let options = spc_options(spec, indicator);
+    let result = match spc_calculation(&options, table, &usable) {
         Ok(r) => r,
         Err(e) => {
             model.description = format!("No SPC chart: {e}.");
             return model;
         }
     };
-    let xs: Vec<f64> = usable.iter().map(|&r| x_of(r)).collect();
+    // Each usable row's place on the x axis (withheld periods keep their place, empty).
+    let xs: Vec<f64> = usable
+        .iter()
+        .map(|&r| {
+            rows.iter()
+                .position(|&x| x == r)
+                .expect("a row of the series") as f64
+        })
+        .collect();
+    let drawn = Drawn {
+        result: &result,
+        xs: &xs,
+        periods: &periods,
+        series: &series,
+        chart: options.chart,
+        convention: options.convention,
+    };
+    spc_layers(&mut model, &drawn, compare, ctx);
+    model.description = spc_sentence(&drawn, indicator);
+    model
+}
+
+/// The chart and rules a panel asks for. Making Data Count puts every measure, rates
+/// included, on an XmR chart; a run chart is read by the runs rules (Anhøj).
+fn spc_options(spec: &Spec<'_>, indicator: &Indicator) -> SpcOptions {
+    let convention = spec.convention.unwrap_or(Convention::Mdc);
+    let chart = match (spec.kind, indicator.estimate, convention) {
+        (ChartKind::Run, _, _) => Chart::Run,
+        (_, _, Convention::Mdc) => Chart::I,
+        (_, Some(Estimate::Poisson), _) => Chart::U,
+        (_, Some(Estimate::Wilson), _) => Chart::P,
+        _ => Chart::I,
+    };
+    SpcOptions {
+        chart,
+        convention: if chart == Chart::Run {
+            Convention::Anhoej
+        } else {
+            convention
+        },
+        multiply: match chart {
+            Chart::U | Chart::P => indicator.multiplier,
+            _ => 1.0,
+        },
+        direction: spec.direction.unwrap_or(Direction::Decrease),
+        ..SpcOptions::default()
+    }
+}
+
+/// The SPC calculation on the usable rows: counts and their denominators for u and p
+/// charts, the values themselves otherwise.
+fn spc_calculation(
+    options: &SpcOptions,
+    table: &Table,
+    usable: &[usize],
+) -> Result<spc::SpcChart, crate::stats::StatsError> {
+    let column = |name: &str| -> Vec<f64> {
+        usable
+            .iter()
+            .map(|&r| table.number(r, name).unwrap_or(f64::NAN))
+            .collect()
+    };
+    match options.chart {
+        Chart::U | Chart::P => {
+            spc::spc(&column("numerator"), Some(&column("denominator")), options)
+        }
+        _ => spc::spc(&column("value"), None, options),
+    }
+}
+
+/// What the layers and the sentence read of one SPC calculation.
+struct Drawn<'a> {
+    result: &'a spc::SpcChart,
+    /// x of each calculated point.
+    xs: &'a [f64],
+    periods: &'a [String],
+    series: &'a str,
+    chart: Chart,
+    convention: Convention,
+}
+
+/// Centre line, limits, the comparison line, the series, its points coloured by signal,
+/// and the change ideas as markers.
+fn spc_layers(model: &mut Model, d: &Drawn<'_>, compare: Option<&Table>, ctx: &Context) {
+    let (result, xs, periods, series, chart, convention) =
+        (d.result, d.xs, d.periods, d.series, d.chart, d.convention);
     let line = |f: &dyn Fn(&spc::Point) -> Option<f64>| -> Vec<(f64, Option<f64>)> {
         xs.iter()
             .zip(&result.points)
@@ -430,7 +460,7 @@ fn spc_model(
         name: Some(if series.is_empty() {
             "Value".into()
         } else {
-            series.clone()
+            series.to_string()
         }),
         color: palette::GREY,
         points: line(&|p| p.y),
@@ -481,6 +511,13 @@ fn spc_model(
                 _ => Vec::new(),
             })),
     );
+}
+
+/// One sentence on what the chart shows, then the latest value and centre line.
+fn spc_sentence(d: &Drawn<'_>, indicator: &Indicator) -> String {
+    let (result, xs, periods, series, chart, convention) =
+        (d.result, d.xs, d.periods, d.series, d.chart, d.convention);
+    let runs_signal = result.summary.runs_signal == Some(true);
     let who = if series.is_empty() {
         String::new()
     } else {
@@ -556,7 +593,7 @@ fn spc_model(
         }
     };
     let latest = &result.points[last];
-    model.description = format!(
+    format!(
         "{sentence} Latest ({}): {} {}; {} {}.",
         period_at(last),
         latest.y.map_or("–".into(), round),
@@ -567,8 +604,7 @@ fn spc_model(
             "mean"
         },
         latest.cl.map_or("–".into(), round)
-    );
-    model
+    )
 }
 
 fn quarter_of(month: &str) -> String {
@@ -832,18 +868,18 @@ fn bars_model(indicator: &Indicator, table: &Table, ctx: &Context) -> Model {
     model
 }
 
-fn trend_model(panel: &Panel, indicator: &Indicator, table: &Table, ctx: &Context) -> Model {
+fn trend_model(spec: &Spec<'_>, indicator: &Indicator, table: &Table, ctx: &Context) -> Model {
     let mut model = empty(indicator, "");
     let mut periods: Vec<String> = table.distinct("period");
     periods.sort();
     model.footer = footer(&periods, ctx);
     model.categories = periods.clone();
     model.x_range = (-0.5, periods.len().max(1) as f64 - 0.5);
-    let series: Vec<Option<String>> = match panel.series.as_deref() {
+    let series: Vec<Option<String>> = match spec.series {
         Some(c) => table.distinct(c).into_iter().map(Some).collect(),
         None => vec![None],
     };
-    let column = panel.series.as_deref().unwrap_or("");
+    let column = spec.series.unwrap_or("");
     let mut all_y = Vec::new();
     let mut latest_parts = Vec::new();
     for (k, s) in series.iter().enumerate() {
@@ -927,8 +963,15 @@ fn trend_model(panel: &Panel, indicator: &Indicator, table: &Table, ctx: &Contex
                 .and_then(|r| table.number(r, "value"))
                 .map(|v| (q.clone(), v))
         });
+        // The groups compared are the indicator's to name (its title); the chart says
+        // only what any ratio means.
+        let unit = if indicator.unit.is_empty() {
+            "ratio"
+        } else {
+            indicator.unit.as_str()
+        };
         let mut s = format!(
-            "In {} the Māori rate was {} times the non-Māori rate{}.",
+            "In {} the {unit} was {}{}; 1 would mean equal rates.",
             pretty_period(p),
             v.map_or("–".into(), round),
             ci(*lo, *hi)

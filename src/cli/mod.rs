@@ -90,7 +90,7 @@ enum Command {
         /// A parameter value, name=value (repeatable).
         #[arg(long = "param", value_name = "NAME=VALUE")]
         params: Vec<String>,
-        #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+        #[arg(long, value_parser = table_format(), default_value = "table")]
         format: TableFormat,
         /// The lake folder.
         #[arg(long, env = "AKO_LAKE", default_value = "lake")]
@@ -358,13 +358,39 @@ fn print_report(r: &FileReport, format: ReportFormat) {
                     "{:<10} {}  {}  read {} = accepted {} + rejected {}  (lake version {version})",
                     format!("{status:?}").to_lowercase(),
                     r.file,
-                    r.org_code.as_deref().unwrap_or(r.kind),
+                    r.org_code.as_deref().unwrap_or(r.kind.name()),
                     r.rows_read,
                     r.rows_accepted,
                     r.rows_rejected
                 ),
             }
         }
+    }
+}
+
+/// `--format table|csv|json`, parsed into the library's type (which carries no
+/// command-line crate).
+fn table_format() -> impl clap::builder::TypedValueParser<Value = TableFormat> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(["table", "csv", "json"]).map(|s| match s.as_str() {
+        "csv" => TableFormat::Csv,
+        "json" => TableFormat::Json,
+        _ => TableFormat::Table,
+    })
+}
+
+/// The terminal's progress bar for an ingest.
+struct Bar(ProgressBar);
+
+impl ingest::Progress for Bar {
+    fn start(&self, total_bytes: u64) {
+        self.0.set_length(total_bytes);
+    }
+    fn set(&self, bytes: u64) {
+        self.0.set_position(bytes);
+    }
+    fn done(&self) {
+        self.0.finish_and_clear();
     }
 }
 
@@ -394,7 +420,7 @@ async fn ingest_command(
     } else {
         ProgressBar::hidden()
     };
-    let reports = ingest::ingest(&lake, &paths, &options, &progress, &mut |r| {
+    let reports = ingest::ingest(&lake, &paths, &options, &Bar(progress.clone()), &mut |r| {
         progress.suspend(|| print_report(r, format));
     })
     .await

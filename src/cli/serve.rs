@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use indicatif::ProgressBar;
 
 use ako::catalog::{self, Catalog};
 use ako::compliance;
@@ -63,7 +62,7 @@ pub struct PublishArgs {
 pub enum TokenCommand {
     /// Make a token; it is printed once and stored only as a hash.
     Add {
-        #[arg(long, value_enum)]
+        #[arg(long, value_parser = role())]
         role: Role,
         /// The leader's organisation code.
         #[arg(long)]
@@ -71,6 +70,13 @@ pub enum TokenCommand {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+}
+
+/// `--role analyst|leader|facilitator|public`, parsed into the library's type.
+fn role() -> impl clap::builder::TypedValueParser<Value = Role> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Role::ALL.map(Role::name))
+        .map(|name| Role::parse(&name).expect("one of the possible values"))
 }
 
 fn sample_dir() -> PathBuf {
@@ -114,7 +120,7 @@ async fn ensure_lake(dir: &Path) -> anyhow::Result<()> {
         &lake,
         std::slice::from_ref(&sample),
         &IngestOptions::for_bundle(&sample),
-        &ProgressBar::hidden(),
+        &(),
         &mut |_| {},
     )
     .await
@@ -135,7 +141,22 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     ensure_lake(&settings.lake).await?;
     let state = AppState::open(settings).await?;
-    web::serve(state, args.addr, Duration::from_secs(args.refresh.max(1))).await?;
+    let announce = |event: web::ServeEvent| match event {
+        web::ServeEvent::Listening { addr, tokens: 0 } => eprintln!(
+            "ako: serving http://{addr}/ on loopback only: no tokens are configured, so everyone here is an analyst"
+        ),
+        web::ServeEvent::Listening { addr, tokens } => eprintln!(
+            "ako: serving http://{addr}/ ; {tokens} token(s) configured; requests without one see public dashboards only"
+        ),
+        web::ServeEvent::Stopped => eprintln!("ako: stopped"),
+    };
+    web::serve(
+        state,
+        args.addr,
+        Duration::from_secs(args.refresh.max(1)),
+        &announce,
+    )
+    .await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -190,7 +211,7 @@ pub fn token(command: TokenCommand) -> anyhow::Result<ExitCode> {
     Config::parse(&path, &text).map_err(user)?;
     println!("{token}");
     eprintln!(
-        "ako: added a {} token{} to {}; it is shown only now. Send it as `Authorization: Bearer TOKEN`, or open /login?token=TOKEN once in a browser.",
+        "ako: added a {} token{} to {}; it is shown only now. Send it as `Authorization: Bearer TOKEN`, or sign in with it at /login in a browser.",
         role.name(),
         org.map(|o| format!(" for {o}")).unwrap_or_default(),
         path.display()

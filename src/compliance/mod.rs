@@ -275,8 +275,3 @@ pub async fn register(ctx: &SessionContext, sets: &[RuleSet]) -> Result<usize, C
     )?;
     Ok(findings)
 }
-
-/// Whether a query reads the findings (so only those queries pay for evaluating them).
-pub fn is_read_by(sql: &str) -> bool {
-    sql.contains(TABLE) || sql.contains(COUNTS)
-}

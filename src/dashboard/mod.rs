@@ -12,6 +12,7 @@ use crate::catalog::{Catalog, Indicator};
 use crate::privacy::Role;
 
 pub mod compute;
+pub mod filters;
 pub mod reach;
 
 #[derive(Debug, thiserror::Error)]
@@ -58,34 +59,7 @@ pub struct Filter {
     pub default: Option<String>,
 }
 
-/// Chart kinds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ChartKind {
-    /// SPC chart of one series over time, limits and signals.
-    Spc,
-    /// Run chart: median and runs rules.
-    Run,
-    /// Funnel plot of organisations in the latest period.
-    Funnel,
-    /// Ranked estimates with 95% intervals, latest period.
-    CiBars,
-    /// One line per group (e.g. ethnicity) over time, with 95% intervals.
-    EquityTrend,
-    /// A table only.
-    Table,
-}
-
-impl ChartKind {
-    /// Whether the chart reads `value` and its interval (an indicator, not a table).
-    pub fn needs_estimate(self) -> bool {
-        !matches!(self, ChartKind::Table)
-    }
-
-    pub fn has_chart(self) -> bool {
-        !matches!(self, ChartKind::Table)
-    }
-}
+pub use crate::chart::ChartKind;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -108,12 +82,12 @@ pub struct Panel {
     /// Keeps the organisations in the same peer group as the `org` filter's one.
     #[serde(default)]
     pub peers_of_org: bool,
-    /// SPC: `anhoej` (qicharts2) or `mdc` (Making Data Count).
+    /// SPC: `anhoej` (qicharts2) or `mdc` (Making Data Count, the default).
     #[serde(default)]
-    pub convention: Option<String>,
+    pub convention: Option<crate::stats::spc::Convention>,
     /// SPC: `decrease` (lower is better, the default here), `increase` or `neutral`.
     #[serde(default)]
-    pub direction: Option<String>,
+    pub direction: Option<crate::stats::spc::Direction>,
     /// Overlay: the same indicator with these parameters drawn as a comparison line
     /// (e.g. `{ level = "peer_group" }` for the peer group's pooled rate).
     #[serde(default)]
@@ -271,18 +245,6 @@ impl Dashboard {
             if !(1..=12).contains(&p.width) {
                 return Err(at("width is 1 to 12".into()));
             }
-            if let Some(c) = p.convention.as_deref()
-                && !["anhoej", "mdc"].contains(&c)
-            {
-                return Err(at(format!("convention is anhoej or mdc, not `{c}`")));
-            }
-            if let Some(c) = p.direction.as_deref()
-                && !["increase", "decrease", "neutral"].contains(&c)
-            {
-                return Err(at(format!(
-                    "direction is increase, decrease or neutral, not `{c}`"
-                )));
-            }
             for name in &p.ignore {
                 if d.filter(name).is_none() {
                     return Err(at(format!("ignores `{name}`, which is not a filter here")));
@@ -402,6 +364,21 @@ pub fn indicator_of<'a>(catalog: &'a Catalog, panel: &Panel) -> &'a Indicator {
         .expect("checked when the dashboard loaded")
 }
 
+impl Panel {
+    /// What the panel asks its chart to draw.
+    pub fn chart_spec(&self) -> crate::chart::Spec<'_> {
+        crate::chart::Spec {
+            kind: self.chart,
+            title: &self.title,
+            wide: self.width > 6,
+            empty: self.empty.as_deref(),
+            convention: self.convention,
+            direction: self.direction,
+            series: self.series.as_deref(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -467,6 +444,29 @@ mod tests {
                 .to_string()
                 .contains("used twice")
         );
+    }
+
+    #[test]
+    fn spc_convention_and_direction_are_their_types() {
+        let spc = |extra: &str| {
+            parse(&format!(
+                "title = \"T\"\naudience = [\"leader\"]\n{PANEL}indicator = \"events_per_1000_bed_days\"\nchart = \"spc\"\n{extra}\n"
+            ))
+        };
+        let p = spc("convention = \"anhoej\"\ndirection = \"increase\"").unwrap();
+        assert_eq!(
+            p.panels[0].convention,
+            Some(crate::stats::spc::Convention::Anhoej)
+        );
+        assert_eq!(
+            p.panels[0].direction,
+            Some(crate::stats::spc::Direction::Increase)
+        );
+        // A typo is refused when the file is read, not drawn with a default.
+        for typo in ["convention = \"mcd\"", "direction = \"down\""] {
+            let err = spc(typo).unwrap_err().to_string();
+            assert!(err.contains("unknown variant"), "{err}");
+        }
     }
 
     #[test]

@@ -172,7 +172,7 @@ pub fn rounds_bed_days(indicator: &Indicator) -> bool {
     indicator
         .measures
         .iter()
-        .any(|m| m.role == "denominator" && m.column == "bed_days")
+        .any(|m| m.role == crate::catalog::MeasureRole::Denominator && m.column == "bed_days")
 }
 
 /// Rounds a protected table's bed days and recomputes its value and limits from them,

@@ -28,7 +28,6 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::datatypes::Int64Type;
 use datafusion::prelude::{col, lit};
-use indicatif::ProgressBar;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -38,7 +37,7 @@ use batch::{BATCH_ROWS, EpisodeBatch, RejectionBatch, StagedParquet};
 use period::Period;
 use profile::{Profile, ProfileError, ProfileSet, SourceFormat};
 use source::{Item, Refusal};
-use validate::{RejectReason, RowRejection, Validator};
+use validate::{Episode, RejectReason, RowRejection, Validator};
 
 /// Outcome of one file (**contract**: `ako ingest --format json` prints these).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -49,12 +48,30 @@ pub enum Status {
     Refused,
 }
 
+/// What a file is (**contract** names in the JSON report and the manifest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileKind {
+    /// An organisation's episodes.
+    Extract,
+    /// A reference table (`organisations.csv`, …).
+    Reference,
+}
+
+impl FileKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            FileKind::Extract => "extract",
+            FileKind::Reference => "reference",
+        }
+    }
+}
+
 /// What happened to one file (**contract** for the JSON fields).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FileReport {
     pub file: String,
-    /// `extract` or `reference`.
-    pub kind: &'static str,
+    pub kind: FileKind,
     pub org_code: Option<String>,
     pub profile: Option<String>,
     pub status: Status,
@@ -97,6 +114,48 @@ pub enum IngestError {
 impl From<datafusion::error::DataFusionError> for IngestError {
     fn from(e: datafusion::error::DataFusionError) -> Self {
         IngestError::DataFusion(Box::new(e))
+    }
+}
+
+/// How an ingest reports progress, in bytes of input read. The command line draws a bar
+/// with it; a server, a benchmark or a test passes `&()`, which reports nothing.
+pub trait Progress: Sync {
+    /// The ingest will read about `total_bytes`.
+    fn start(&self, _total_bytes: u64) {}
+    /// `bytes` of the total are read.
+    fn set(&self, _bytes: u64) {}
+    /// The ingest is over.
+    fn done(&self) {}
+}
+
+impl Progress for () {}
+
+/// The position of an ingest in its input, passed on to a [`Progress`].
+struct Meter<'a> {
+    sink: &'a dyn Progress,
+    position: std::sync::atomic::AtomicU64,
+}
+
+impl<'a> Meter<'a> {
+    fn new(sink: &'a dyn Progress) -> Meter<'a> {
+        Meter {
+            sink,
+            position: 0.into(),
+        }
+    }
+
+    fn position(&self) -> u64 {
+        self.position.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn set_position(&self, bytes: u64) {
+        self.position
+            .store(bytes, std::sync::atomic::Ordering::Relaxed);
+        self.sink.set(bytes);
+    }
+
+    fn inc(&self, bytes: u64) {
+        self.set_position(self.position() + bytes);
     }
 }
 
@@ -243,7 +302,7 @@ async fn organisations(
 struct ManifestRow<'a> {
     extract_id: &'a str,
     file: &'a str,
-    kind: &'static str,
+    kind: FileKind,
     org_code: Option<&'a str>,
     profile: Option<&'a str>,
     period: Option<(&'a str, &'a str)>,
@@ -263,7 +322,7 @@ fn manifest_batch(r: &ManifestRow) -> Result<RecordBatch, IngestError> {
         vec![
             s(Some(r.extract_id)),
             s(Some(r.file)),
-            s(Some(r.kind)),
+            s(Some(r.kind.name())),
             s(r.org_code),
             s(r.profile),
             s(r.period.map(|p| p.0)),
@@ -295,7 +354,7 @@ struct Session<'a> {
     orgs: HashMap<String, Jurisdiction>,
     profiles: ProfileSet,
     forced_profile: Option<String>,
-    progress: &'a ProgressBar,
+    progress: Meter<'a>,
 }
 
 /// Ingests every file under `inputs`: reference tables first, then extracts. Calls
@@ -304,7 +363,7 @@ pub async fn ingest(
     lake: &Lake,
     inputs: &[PathBuf],
     options: &IngestOptions,
-    progress: &ProgressBar,
+    progress: &dyn Progress,
     on_report: &mut dyn FnMut(&FileReport),
 ) -> Result<Vec<FileReport>, IngestError> {
     let found = discover(inputs)?;
@@ -344,14 +403,14 @@ pub async fn ingest(
         .chain(&found.extracts)
         .filter_map(|p| std::fs::metadata(p).ok().map(|m| m.len()))
         .sum();
-    progress.set_length(total);
+    progress.start(total);
     let mut session = Session {
         lake,
         snapshot,
         orgs,
         profiles,
         forced_profile: options.profile.clone(),
-        progress,
+        progress: Meter::new(progress),
     };
     let mut reports = Vec::new();
     for (table, path) in &found.reference {
@@ -364,7 +423,7 @@ pub async fn ingest(
         on_report(&report);
         reports.push(report);
     }
-    progress.finish_and_clear();
+    progress.done();
     Ok(reports)
 }
 
@@ -376,7 +435,7 @@ impl Session<'_> {
     fn refused(
         &self,
         path: &Path,
-        kind: &'static str,
+        kind: FileKind,
         org: Option<String>,
         profile: Option<String>,
         why: &Refusal,
@@ -402,7 +461,7 @@ impl Session<'_> {
     async fn unchanged(
         &self,
         path: &Path,
-        kind: &'static str,
+        kind: FileKind,
         extract_id: &str,
     ) -> Result<Option<FileReport>, IngestError> {
         let rows = self.lake.manifest_rows(&self.snapshot, extract_id).await?;
@@ -464,7 +523,10 @@ impl Session<'_> {
     ) -> Result<FileReport, IngestError> {
         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         let extract_id = content_hash(path)?;
-        if let Some(report) = self.unchanged(path, "reference", &extract_id).await? {
+        if let Some(report) = self
+            .unchanged(path, FileKind::Reference, &extract_id)
+            .await?
+        {
             self.progress.inc(size);
             return Ok(report);
         }
@@ -478,7 +540,7 @@ impl Session<'_> {
             Ok(b) => b,
             Err(why) => {
                 self.progress.inc(size);
-                return Ok(self.refused(path, "reference", None, None, &why, 0));
+                return Ok(self.refused(path, FileKind::Reference, None, None, &why, 0));
             }
         };
         let rows = batch.num_rows() as u64;
@@ -497,7 +559,7 @@ impl Session<'_> {
             .commit_manifest(&ManifestRow {
                 extract_id: &extract_id,
                 file: &file,
-                kind: "reference",
+                kind: FileKind::Reference,
                 org_code: None,
                 profile: None,
                 period: None,
@@ -513,7 +575,7 @@ impl Session<'_> {
         self.progress.inc(size);
         Ok(FileReport {
             file,
-            kind: "reference",
+            kind: FileKind::Reference,
             org_code: None,
             profile: None,
             status: Status::Ingested,
@@ -560,7 +622,7 @@ impl Session<'_> {
     async fn extract(&mut self, path: &Path) -> Result<FileReport, IngestError> {
         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         let extract_id = content_hash(path)?;
-        if let Some(report) = self.unchanged(path, "extract", &extract_id).await? {
+        if let Some(report) = self.unchanged(path, FileKind::Extract, &extract_id).await? {
             self.progress.inc(size);
             return Ok(report);
         }
@@ -569,7 +631,7 @@ impl Session<'_> {
             Ok(p) => p.clone(),
             Err(why) => {
                 self.progress.inc(size);
-                return Ok(self.refused(path, "extract", None, None, &why, 0));
+                return Ok(self.refused(path, FileKind::Extract, None, None, &why, 0));
             }
         };
         let staging =
@@ -586,9 +648,14 @@ impl Session<'_> {
             .await;
         self.progress.set_position(start_pos + size);
         let result = match outcome {
-            Ok(Staged::Refused { org, why, read }) => {
-                Ok(self.refused(path, "extract", org, Some(profile.name.clone()), &why, read))
-            }
+            Ok(Staged::Refused { org, why, read }) => Ok(self.refused(
+                path,
+                FileKind::Extract,
+                org,
+                Some(profile.name.clone()),
+                &why,
+                read,
+            )),
             Ok(Staged::Ready(staged)) => {
                 self.commit_extract(path, &profile, &extract_id, staged)
                     .await
@@ -638,45 +705,27 @@ impl Session<'_> {
         declared: Option<&Period>,
         staging: &Path,
     ) -> Result<Staged, IngestError> {
-        let file = display(path);
+        let refused =
+            |org: Option<String>, why: Refusal, read: u64| Ok(Staged::Refused { org, why, read });
         let mut reader = match source::open(path, profile) {
             Ok(r) => r,
-            Err(why) => {
-                return Ok(Staged::Refused {
-                    org: None,
-                    why,
-                    read: 0,
-                });
-            }
+            Err(why) => return refused(None, why, 0),
         };
         let entitled = match self.entitled_org(path) {
             Ok(e) => e,
-            Err(why) => {
-                return Ok(Staged::Refused {
-                    org: None,
-                    why,
-                    read: 0,
-                });
-            }
+            Err(why) => return refused(None, why, 0),
         };
-        let mut org: Option<(String, Jurisdiction)> = None;
+        let mut org = OneOrganisation::new(entitled, profile);
+        let mut period = Coverage::new(declared, profile);
         let mut episodes: Option<(EpisodeBatch, StagedParquet)> = None;
-        let mut rejections = RejectionBatch::new(extract_id, &file);
+        let mut rejections = RejectionBatch::new(extract_id, &display(path));
         let (mut read, mut accepted) = (0u64, 0u64);
-        let mut span: Option<Period> = None;
-        let mut resent: Vec<String> = Vec::new();
         let base = self.progress.position();
         loop {
             let item = match reader.next_item() {
                 Ok(Some(item)) => item,
                 Ok(None) => break,
-                Err(why) => {
-                    return Ok(Staged::Refused {
-                        org: org.map(|o| o.0),
-                        why,
-                        read,
-                    });
-                }
+                Err(why) => return refused(org.code(), why, read),
             };
             read += 1;
             if read % 4096 == 0 {
@@ -697,109 +746,31 @@ impl Session<'_> {
             };
             // The organisation decides the time zone, so it is settled before validation.
             if let Some(code) = rec.values[0].as_deref() {
-                match &org {
-                    Some((known, _)) if known != code => {
-                        let why = Refusal {
-                            line: Some(rec.line),
-                            column: Some(profile.columns[model::col::ORG_CODE].clone()),
-                            message: format!(
-                                "organisation `{code}` differs from `{known}` earlier in the file; an extract comes from one organisation"
-                            ),
-                        };
-                        return Ok(Staged::Refused {
-                            org: Some(known.clone()),
-                            why,
-                            read,
-                        });
-                    }
-                    Some(_) => {}
-                    None => match self.orgs.get(code) {
-                        Some(_) if entitled.as_deref() != Some(code) => {
-                            let message = match &entitled {
-                                Some(folder) => format!(
-                                    "the rows are from `{code}` but the file sits in the folder of `{folder}`; an extract may only replace its own organisation's data"
-                                ),
-                                None => format!(
-                                    "the rows are from `{code}` but the file is not in a folder named for it; put each organisation's extracts in a folder named by its code (extracts/{code}/…)"
-                                ),
-                            };
-                            let why = Refusal {
-                                line: Some(rec.line),
-                                column: Some(profile.columns[model::col::ORG_CODE].clone()),
-                                message,
-                            };
-                            return Ok(Staged::Refused {
-                                org: Some(code.to_string()),
-                                why,
-                                read,
-                            });
-                        }
-                        Some(j) => {
-                            org = Some((code.to_string(), *j));
-                            rejections.set_org(code);
-                        }
-                        None => {
-                            let why = Refusal {
-                                line: Some(rec.line),
-                                column: Some(profile.columns[model::col::ORG_CODE].clone()),
-                                message: format!(
-                                    "organisation `{code}` is not in the organisations reference table"
-                                ),
-                            };
-                            return Ok(Staged::Refused {
-                                org: Some(code.to_string()),
-                                why,
-                                read,
-                            });
-                        }
-                    },
+                let first = !org.is_settled();
+                if let Err(why) = org.settle(code, rec.line, &self.orgs) {
+                    return refused(
+                        Some(org.code().unwrap_or_else(|| code.to_string())),
+                        why,
+                        read,
+                    );
+                }
+                if first {
+                    rejections.set_org(code);
                 }
             }
-            let tz = org.as_ref().map_or(chrono_tz::UTC, |(_, j)| j.time_zone());
-            let episode = match Validator::new(profile, tz).episode(&rec) {
+            let episode = match Validator::new(profile, org.time_zone()).episode(&rec) {
                 Ok(e) => e,
                 Err(rejection) => {
                     rejections.push(rejection);
                     continue;
                 }
             };
-            match declared {
-                // Outside the period the file names: a re-sent episode, which replaces
-                // its earlier version by id and leaves the rest of its month alone.
-                Some(p) if !p.contains(&episode.month) => {
-                    if resent.len() == MAX_RESENT {
-                        let why = Refusal {
-                            line: Some(rec.line),
-                            column: Some(profile.columns[model::col::START_TIME].clone()),
-                            message: format!(
-                                "more than {MAX_RESENT} episodes start outside the period {}..{} the file name declares; rename the file to the period it covers",
-                                p.from, p.to
-                            ),
-                        };
-                        return Ok(Staged::Refused {
-                            org: org.map(|o| o.0),
-                            why,
-                            read,
-                        });
-                    }
-                    resent.push(episode.episode_id.clone());
-                }
-                Some(_) => {}
-                None => {
-                    let m = &episode.month;
-                    span = Some(match span {
-                        None => Period {
-                            from: m.clone(),
-                            to: m.clone(),
-                        },
-                        Some(p) => Period {
-                            from: p.from.min(m.clone()),
-                            to: p.to.max(m.clone()),
-                        },
-                    });
-                }
+            if let Err(why) = period.place(&episode, rec.line) {
+                return refused(org.code(), why, read);
             }
-            let (_, jurisdiction) = org.as_ref().expect("an accepted row has an organisation");
+            let jurisdiction = org
+                .jurisdiction()
+                .expect("an accepted row has an organisation");
             let (batch, writer) = match &mut episodes {
                 Some(pair) => pair,
                 None => {
@@ -825,58 +796,32 @@ impl Session<'_> {
             }
             None => None,
         };
-        // Later occurrences of an id already in this extract are rejected by line.
-        let mut excluded_lines = Vec::new();
-        if let Some(path) = &episodes {
-            let duplicates = duplicates::later_duplicates(path, MAX_DUPLICATES).await?;
-            if duplicates.len() > MAX_DUPLICATES {
-                let why = Refusal {
-                    line: Some(duplicates[MAX_DUPLICATES].0),
-                    column: Some(profile.columns[model::col::EPISODE_ID].clone()),
-                    message: format!(
-                        "more than {MAX_DUPLICATES} rows repeat an episode id seen earlier in the file; is it two extracts joined together?"
-                    ),
-                };
-                return Ok(Staged::Refused {
-                    org: org.map(|o| o.0),
-                    why,
-                    read,
-                });
-            }
-            for (line, id) in duplicates {
-                rejections.push(RowRejection {
-                    line,
-                    column: Some(profile.columns[model::col::EPISODE_ID].clone()),
-                    message: format!("episode `{id}` appears earlier in this extract"),
-                    value: Some(id),
-                    reason: RejectReason::DuplicateEpisodeId,
-                });
-                excluded_lines.push(line);
-                accepted -= 1;
-            }
-        }
+        let excluded_lines = match &episodes {
+            Some(staged) => match reject_duplicates(staged, profile, &mut rejections).await? {
+                Ok(lines) => lines,
+                Err(why) => return refused(org.code(), why, read),
+            },
+            None => Vec::new(),
+        };
+        accepted -= excluded_lines.len() as u64;
         let rejected = rejections.len() as u64;
         debug_assert_eq!(read, accepted + rejected);
         let rejections = (!rejections.is_empty())
             .then(|| rejections.finish())
             .transpose()?;
-        let period = declared.cloned().or(span);
         // A file with no rows at all names no organisation in its rows; a declared
-        // period's empty extract ("no episodes this month") takes it from its name.
-        let org = match org {
-            Some((code, _)) => Some(code),
-            None if read == 0 && declared.is_some() => match entitled {
+        // period's empty extract ("no episodes this month") takes its folder's.
+        let org = match org.code() {
+            Some(code) => Some(code),
+            None if read == 0 && declared.is_some() => match org.entitled {
                 Some(code) => Some(code),
                 None => {
-                    return Ok(Staged::Refused {
-                        org: None,
-                        why: Refusal {
-                            line: None,
-                            column: None,
-                            message: "an empty extract must sit in a folder named for its organisation (extracts/ORG/ORG_PERIOD.csv)".into(),
-                        },
-                        read,
-                    });
+                    let why = Refusal {
+                        line: None,
+                        column: None,
+                        message: "an empty extract must sit in a folder named for its organisation (extracts/ORG/ORG_PERIOD.csv)".into(),
+                    };
+                    return refused(None, why, read);
                 }
             },
             None => None,
@@ -886,8 +831,8 @@ impl Session<'_> {
             episodes,
             excluded_lines,
             rejections,
-            period,
-            resent,
+            period: period.covered(),
+            resent: period.resent,
             read,
             accepted,
             rejected,
@@ -971,7 +916,7 @@ impl Session<'_> {
             .commit_manifest(&ManifestRow {
                 extract_id,
                 file: &file,
-                kind: "extract",
+                kind: FileKind::Extract,
                 org_code: s.org.as_deref(),
                 profile: Some(&profile.name),
                 period,
@@ -983,7 +928,7 @@ impl Session<'_> {
             .await?;
         Ok(FileReport {
             file,
-            kind: "extract",
+            kind: FileKind::Extract,
             org_code: s.org,
             profile: Some(profile.name.clone()),
             status: Status::Ingested,
@@ -1026,4 +971,167 @@ enum Staged {
         why: Refusal,
         read: u64,
     },
+}
+
+/// One organisation per file, and only the one whose folder the file is in.
+struct OneOrganisation<'p> {
+    /// The organisation the file's folder names, if any.
+    entitled: Option<String>,
+    found: Option<(String, Jurisdiction)>,
+    column: &'p str,
+}
+
+impl<'p> OneOrganisation<'p> {
+    fn new(entitled: Option<String>, profile: &'p Profile) -> OneOrganisation<'p> {
+        OneOrganisation {
+            entitled,
+            found: None,
+            column: &profile.columns[model::col::ORG_CODE],
+        }
+    }
+
+    fn code(&self) -> Option<String> {
+        self.found.as_ref().map(|(c, _)| c.clone())
+    }
+
+    fn is_settled(&self) -> bool {
+        self.found.is_some()
+    }
+
+    fn jurisdiction(&self) -> Option<Jurisdiction> {
+        self.found.as_ref().map(|(_, j)| *j)
+    }
+
+    /// Rows are read in the organisation's local time; before the first row names it,
+    /// UTC (a row without an organisation is rejected anyway).
+    fn time_zone(&self) -> chrono_tz::Tz {
+        self.jurisdiction()
+            .map_or(chrono_tz::UTC, |j| j.time_zone())
+    }
+
+    /// Accepts a row's organisation code, or says why the file is refused.
+    fn settle(
+        &mut self,
+        code: &str,
+        line: u64,
+        known: &HashMap<String, Jurisdiction>,
+    ) -> Result<(), Refusal> {
+        let refuse = |message: String| Refusal {
+            line: Some(line),
+            column: Some(self.column.to_string()),
+            message,
+        };
+        match (&self.found, known.get(code)) {
+            (Some((first, _)), _) if first != code => Err(refuse(format!(
+                "organisation `{code}` differs from `{first}` earlier in the file; an extract comes from one organisation"
+            ))),
+            (Some(_), _) => Ok(()),
+            (None, None) => Err(refuse(format!(
+                "organisation `{code}` is not in the organisations reference table"
+            ))),
+            (None, Some(_)) if self.entitled.as_deref() != Some(code) => {
+                Err(refuse(match &self.entitled {
+                    Some(folder) => format!(
+                        "the rows are from `{code}` but the file sits in the folder of `{folder}`; an extract may only replace its own organisation's data"
+                    ),
+                    None => format!(
+                        "the rows are from `{code}` but the file is not in a folder named for it; put each organisation's extracts in a folder named by its code (extracts/{code}/…)"
+                    ),
+                }))
+            }
+            (None, Some(j)) => {
+                self.found = Some((code.to_string(), *j));
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The period an extract covers: the one its name declares (episodes outside it are
+/// re-sent ones, replaced by id), else the span of its episodes' months.
+struct Coverage<'a> {
+    declared: Option<&'a Period>,
+    span: Option<Period>,
+    resent: Vec<String>,
+    column: &'a str,
+}
+
+impl<'a> Coverage<'a> {
+    fn new(declared: Option<&'a Period>, profile: &'a Profile) -> Coverage<'a> {
+        Coverage {
+            declared,
+            span: None,
+            resent: Vec::new(),
+            column: &profile.columns[model::col::START_TIME],
+        }
+    }
+
+    fn place(&mut self, episode: &Episode, line: u64) -> Result<(), Refusal> {
+        let m = &episode.month;
+        match self.declared {
+            Some(p) if !p.contains(m) => {
+                if self.resent.len() == MAX_RESENT {
+                    return Err(Refusal {
+                        line: Some(line),
+                        column: Some(self.column.to_string()),
+                        message: format!(
+                            "more than {MAX_RESENT} episodes start outside the period {}..{} the file name declares; rename the file to the period it covers",
+                            p.from, p.to
+                        ),
+                    });
+                }
+                self.resent.push(episode.episode_id.clone());
+            }
+            Some(_) => {}
+            None => {
+                self.span = Some(match self.span.take() {
+                    None => Period {
+                        from: m.clone(),
+                        to: m.clone(),
+                    },
+                    Some(p) => Period {
+                        from: p.from.min(m.clone()),
+                        to: p.to.max(m.clone()),
+                    },
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn covered(&self) -> Option<Period> {
+        self.declared.cloned().or_else(|| self.span.clone())
+    }
+}
+
+/// Later occurrences of an episode id already in the extract, rejected by line; the
+/// lines not to write, or a refusal when there are so many the file looks doubled.
+async fn reject_duplicates(
+    staged: &Path,
+    profile: &Profile,
+    rejections: &mut RejectionBatch,
+) -> Result<Result<Vec<u64>, Refusal>, IngestError> {
+    let column = &profile.columns[model::col::EPISODE_ID];
+    let duplicates = duplicates::later_duplicates(staged, MAX_DUPLICATES).await?;
+    if duplicates.len() > MAX_DUPLICATES {
+        return Ok(Err(Refusal {
+            line: Some(duplicates[MAX_DUPLICATES].0),
+            column: Some(column.clone()),
+            message: format!(
+                "more than {MAX_DUPLICATES} rows repeat an episode id seen earlier in the file; is it two extracts joined together?"
+            ),
+        }));
+    }
+    let mut lines = Vec::with_capacity(duplicates.len());
+    for (line, id) in duplicates {
+        rejections.push(RowRejection {
+            line,
+            column: Some(column.clone()),
+            message: format!("episode `{id}` appears earlier in this extract"),
+            value: Some(id),
+            reason: RejectReason::DuplicateEpisodeId,
+        });
+        lines.push(line);
+    }
+    Ok(Ok(lines))
 }

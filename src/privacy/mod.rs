@@ -16,19 +16,7 @@ pub mod tokens;
 pub mod universe;
 
 /// A role (**contract** names).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Everything, named, unsuppressed.
@@ -43,6 +31,11 @@ pub enum Role {
 
 impl Role {
     pub const ALL: [Role; 4] = [Role::Analyst, Role::Leader, Role::Facilitator, Role::Public];
+
+    /// The role a name (`analyst`, `leader`, …) stands for.
+    pub fn parse(name: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.name() == name)
+    }
 
     pub fn name(self) -> &'static str {
         match self {

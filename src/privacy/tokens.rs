@@ -32,6 +32,8 @@ pub enum TokenError {
         "{0} has a [privacy] table without `pseudonym_key`; add `pseudonym_key = \"…\"` (any long random text) and run again"
     )]
     PrivacyWithoutKey(PathBuf),
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
     #[error("cannot write {path}: {source}")]
     Io {
         path: PathBuf,
@@ -90,25 +92,49 @@ pub fn add(
         _ => {}
     }
     let token = format!("ako_{}", random_hex(24));
-    let mut text = existing_text.to_string();
-    if !text.is_empty() && !text.ends_with('\n') {
-        text.push('\n');
-    }
+    // Edited as TOML, not appended as text: an organisation code with a quote or a
+    // newline in it stays a value and cannot add a table of its own.
+    let invalid = |message: String| TokenError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut doc: toml_edit::DocumentMut = existing_text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| invalid(e.to_string()))?;
     if !has_pseudonym_key {
-        if text.lines().any(|l| l.trim() == "[privacy]") {
+        if doc.contains_key("privacy") {
             return Err(TokenError::PrivacyWithoutKey(path.to_path_buf()));
         }
-        text.push_str(&format!(
-            "\n# Keys the order of peer codes (P01, P02, …); keep it secret and unchanged.\n[privacy]\npseudonym_key = \"{}\"\n",
-            random_hex(32)
-        ));
+        let mut privacy = toml_edit::Table::new();
+        privacy
+            .decor_mut()
+            .set_prefix("\n# Keys the peer codes (P417, …); keep it secret and unchanged.\n");
+        privacy["pseudonym_key"] = toml_edit::value(random_hex(32));
+        doc["privacy"] = toml_edit::Item::Table(privacy);
     }
-    text.push_str(&format!(
-        "\n[[tokens]]\nrole = \"{}\"\n{}hash = \"{}\"\ncreated = \"{today}\"\n",
-        role.name(),
-        org.map(|o| format!("org = \"{o}\"\n")).unwrap_or_default(),
-        hash(&token)
-    ));
+    let mut entry = toml_edit::Table::new();
+    entry["role"] = toml_edit::value(role.name());
+    if let Some(org) = org {
+        entry["org"] = toml_edit::value(org);
+    }
+    entry["hash"] = toml_edit::value(hash(&token));
+    entry["created"] = toml_edit::value(today);
+    match doc.get_mut("tokens") {
+        Some(toml_edit::Item::ArrayOfTables(list)) => list.push(entry),
+        Some(_) => {
+            return Err(invalid(
+                "`tokens` is not a list of [[tokens]] tables".into(),
+            ));
+        }
+        None => {
+            let mut list = toml_edit::ArrayOfTables::new();
+            list.push(entry);
+            doc["tokens"] = toml_edit::Item::ArrayOfTables(list);
+        }
+    }
+    let text = doc.to_string();
+    // What is written must read back as a configuration, or nothing is written.
+    crate::config::Config::parse(path, &text).map_err(|e| invalid(e.to_string()))?;
     crate::atomic::write(path, text.as_bytes()).map_err(|source| TokenError::Io {
         path: path.to_path_buf(),
         source,

@@ -350,20 +350,7 @@ pub fn protect(results: &mut [Reached], rules: &Rules) -> Outcome {
                 }
             };
             cells.shapes[id].insert(shape_id);
-            let small = counts
-                .iter()
-                .flatten()
-                .any(|&v| v > 0.0 && v < rules.min_count as f64);
-            let few_days = bed_col
-                .and_then(|c| row[c].as_f64())
-                .is_some_and(|d| d < rules.min_bed_days);
-            let why = if small {
-                Some(SMALL)
-            } else if few_days {
-                Some(FEW_BED_DAYS)
-            } else {
-                None
-            };
+            let why = primary_reason(&counts, bed_col.and_then(|c| row[c].as_f64()), rules);
             if primary[id].is_none() {
                 primary[id] = why;
             }
@@ -375,8 +362,41 @@ pub fn protect(results: &mut [Reached], rules: &Rules) -> Outcome {
         row_cell.push(of_rows);
     }
     cells.npieces = piece_ids.len();
-    let margins = margins(&cells);
-    let mut hidden = primary.clone();
+    let (hidden, outcome) = withheld_cells(&cells, primary);
+    for (r, of_rows) in results.iter_mut().zip(&row_cell) {
+        withhold(&mut r.table, of_rows, &hidden);
+    }
+    outcome
+}
+
+/// Why a row's own numbers are withheld, if they are: a count of 1 to `min_count - 1`,
+/// or a rate on fewer bed days than `min_bed_days`.
+fn primary_reason(
+    counts: &[Option<f64>],
+    bed_days: Option<f64>,
+    rules: &Rules,
+) -> Option<&'static str> {
+    let small = counts
+        .iter()
+        .flatten()
+        .any(|&v| v > 0.0 && v < rules.min_count as f64);
+    if small {
+        Some(SMALL)
+    } else if bed_days.is_some_and(|d| d < rules.min_bed_days) {
+        Some(FEW_BED_DAYS)
+    } else {
+        None
+    }
+}
+
+/// From the primary withholdings to the final ones: complementary suppression on every
+/// margin, then the exact audit, repaired until it finds nothing determined.
+fn withheld_cells(
+    cells: &Cells,
+    primary: Vec<Option<&'static str>>,
+) -> (Vec<Option<&'static str>>, Outcome) {
+    let margins = margins(cells);
+    let mut hidden = primary;
     let mut outcome = Outcome {
         cells: cells.pieces.len(),
         primary: hidden.iter().flatten().count(),
@@ -384,22 +404,19 @@ pub fn protect(results: &mut [Reached], rules: &Rules) -> Outcome {
         ..Outcome::default()
     };
     loop {
-        outcome.complementary += complement(&cells, &margins, &mut hidden);
-        let leaks = leaks(&cells, &hidden);
+        outcome.complementary += complement(cells, &margins, &mut hidden);
+        let leaks = leaks(cells, &hidden);
         if leaks.is_empty() {
             break;
         }
         for h in leaks {
-            if let Some(c) = repair(&cells, &margins, &hidden, h) {
+            if let Some(c) = repair(cells, &margins, &hidden, h) {
                 hidden[c] = Some(COMPLEMENTARY);
                 outcome.audit += 1;
             }
         }
     }
-    for (r, of_rows) in results.iter_mut().zip(&row_cell) {
-        withhold(&mut r.table, of_rows, &hidden);
-    }
-    outcome
+    (hidden, outcome)
 }
 
 fn period_kind(p: &str) -> &'static str {

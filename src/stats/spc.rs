@@ -8,7 +8,7 @@
 //!
 //! Positions in `freeze`, `exclude` and `part` are 1-based, as in both packages.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::mdc::{self, Flag, Lines, Rule};
 use super::runs::{self, Runs};
@@ -78,7 +78,7 @@ impl Chart {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Convention {
     Anhoej,
@@ -86,7 +86,7 @@ pub enum Convention {
 }
 
 /// Which way is better (Making Data Count).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     Increase,

@@ -24,6 +24,7 @@ pub(super) fn templates() -> &'static Environment<'static> {
             ("index.html", include_str!("templates/index.html")),
             ("dashboard.html", include_str!("templates/dashboard.html")),
             ("login.html", include_str!("templates/login.html")),
+            ("error.html", include_str!("templates/error.html")),
         ] {
             env.add_template(name, text).expect("templates parse");
         }

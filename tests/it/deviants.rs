@@ -78,22 +78,15 @@ fn a_sustained_improvement_with_its_change_idea() {
         let relapse = if i == 23 { 10.0 } else { improved };
         months.push(month("RELAPSE", "NZ", period(i), relapse, 1000.0));
     }
+    let idea = |org: &str, started: &str, title: &str| ako::model::ChangeIdea {
+        org_code: org.into(),
+        started: started.into(),
+        title: title.into(),
+    };
     let ideas = vec![
-        (
-            "IMP".to_string(),
-            "2024-01-15".to_string(),
-            "Sensory rooms".to_string(),
-        ),
-        (
-            "IMP".to_string(),
-            "2026-01-01".to_string(),
-            "Not yet begun".to_string(),
-        ),
-        (
-            "FLAT".to_string(),
-            "2024-01-01".to_string(),
-            "Did not help".to_string(),
-        ),
+        idea("IMP", "2024-01-15", "Sensory rooms"),
+        idea("IMP", "2026-01-01", "Not yet begun"),
+        idea("FLAT", "2024-01-01", "Did not help"),
     ];
     let found = spc_deviants(&months, &ideas, &DeviantOptions::default());
     assert_eq!(found.len(), 1, "{found:?}");

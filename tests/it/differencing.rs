@@ -542,7 +542,6 @@ fn no_served_total_names_a_small_jurisdiction_s_members_and_bed_days_are_rounded
             checked += 1;
             let mut matches = 0;
             // Subsets of one to four coded rows, by their indices in increasing order.
-            let n = values.len();
             let mut stack: Vec<(usize, usize, i64)> = vec![(0, 0, 0)];
             while let Some((next, size, sum)) = stack.pop() {
                 if size > 0 && sum == *total {
@@ -551,8 +550,8 @@ fn no_served_total_names_a_small_jurisdiction_s_members_and_bed_days_are_rounded
                 if size == 4 {
                     continue;
                 }
-                for i in next..n {
-                    stack.push((i + 1, size + 1, sum + values[i]));
+                for (i, v) in values.iter().enumerate().skip(next) {
+                    stack.push((i + 1, size + 1, sum + v));
                 }
             }
             assert_eq!(

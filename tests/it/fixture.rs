@@ -8,7 +8,6 @@ use ako::ingest::{self, FileReport, IngestOptions};
 use ako::lake::{AsOf, Lake, Snapshot};
 use datafusion::arrow::array::{Array, RecordBatch};
 use datafusion::arrow::util::pretty::pretty_format_batches;
-use indicatif::ProgressBar;
 use tempfile::TempDir;
 
 pub const CANONICAL_HEADER: &str = "org_code,episode_id,person_key,unit_code,setting,practice,start_time,end_time,age_band,minor,sex,ethnicity,legal_status,authorised_by,emergency,max_obs_gap_min,reason";
@@ -102,15 +101,9 @@ impl Fixture {
 
     pub async fn ingest_with(&self, paths: &[&Path], options: IngestOptions) -> Vec<FileReport> {
         let paths: Vec<PathBuf> = paths.iter().map(|p| p.to_path_buf()).collect();
-        ingest::ingest(
-            &self.lake(),
-            &paths,
-            &options,
-            &ProgressBar::hidden(),
-            &mut |_| {},
-        )
-        .await
-        .expect("ingest runs")
+        ingest::ingest(&self.lake(), &paths, &options, &(), &mut |_| {})
+            .await
+            .expect("ingest runs")
     }
 
     /// `ako query ARGS… --lake LAKE`, run as a user would.

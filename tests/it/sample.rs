@@ -95,7 +95,10 @@ async fn the_whole_sample_ingests_without_losing_a_row() {
         reports.iter().all(|r| r.status == Status::Ingested),
         "no file refused"
     );
-    let extracts: Vec<_> = reports.iter().filter(|r| r.kind == "extract").collect();
+    let extracts: Vec<_> = reports
+        .iter()
+        .filter(|r| r.kind == ako::ingest::FileKind::Extract)
+        .collect();
     assert_eq!(extracts.len(), summary.extract_files);
     for r in &reports {
         assert_eq!(r.rows_read, r.rows_accepted + r.rows_rejected, "{}", r.file);

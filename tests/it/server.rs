@@ -13,7 +13,6 @@ use ako::ingest::{self, IngestOptions, Status};
 use ako::lake::Lake;
 use ako::privacy::tokens;
 use ako::web::{self, AppState, Settings};
-use indicatif::ProgressBar;
 
 /// The bundled sample, ingested once into a lake kept for the whole run.
 pub fn sample_lake() -> &'static Path {
@@ -33,7 +32,7 @@ pub fn sample_lake() -> &'static Path {
                     &lake,
                     std::slice::from_ref(&sample),
                     &IngestOptions::for_bundle(&sample),
-                    &ProgressBar::hidden(),
+                    &(),
                     &mut |_| {},
                 )
                 .await

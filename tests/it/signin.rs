@@ -93,25 +93,31 @@ fn a_token_in_the_address_is_refused_with_a_request_id() {
             .call()
             .unwrap(),
     );
+    // /login is a page, so its error is a page too, naming the request.
     assert_eq!(a.status, 400);
-    let body = a.json();
+    assert!(a.header("content-type").unwrap().starts_with("text/html"));
     assert!(
-        body["error"]
-            .as_str()
-            .unwrap()
-            .contains("never accepted in a web address"),
-        "{body}"
+        a.body.contains("never accepted in a web address"),
+        "{}",
+        a.body
     );
-    let id = body["request_id"].as_str().unwrap();
+    let id = a.header("x-request-id").unwrap().to_string();
     assert_eq!(id.len(), 16);
-    assert_eq!(
-        a.header("x-request-id"),
-        Some(id),
-        "the header and the body agree"
+    assert!(
+        a.body.contains(&format!("Request {id}")),
+        "the page quotes the request id"
     );
-    // Each request has its own.
-    let again = get(&server.url("/login?token=x"), None).json();
-    assert_ne!(again["request_id"], body["request_id"]);
+    // An API error is JSON with the same id as its header; each request has its own.
+    let api = answer(
+        agent()
+            .get(&server.url("/api/dashboards/no-such-dashboard"))
+            .call()
+            .unwrap(),
+    );
+    assert_eq!(api.status, 404);
+    let body = api.json();
+    assert_eq!(body["request_id"].as_str(), api.header("x-request-id"));
+    assert_ne!(body["request_id"].as_str(), Some(id.as_str()));
     // The form itself is a page with no token in it.
     let page = get(&server.url("/login"), None);
     assert_eq!(page.status, 200);
@@ -232,5 +238,32 @@ fn a_full_server_answers_503_at_once_and_health_stays_quick() {
     assert_eq!(
         get(&server.url("/api/dashboards/national-overview"), None).status,
         200
+    );
+}
+
+#[test]
+fn a_page_opened_without_a_live_session_offers_sign_in() {
+    let (server, _) = with_tokens();
+    let page = with_cookie(server, "/dashboards/national-overview", "ako_session=ended");
+    assert_eq!(page.status, 401);
+    assert!(
+        page.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(page.body.contains("Please sign in"), "{}", page.body);
+    assert!(page.body.contains("href=\"/login\""), "{}", page.body);
+    // The same on the API is JSON.
+    let api = with_cookie(
+        server,
+        "/api/dashboards/national-overview",
+        "ako_session=ended",
+    );
+    assert_eq!(api.status, 401);
+    assert!(
+        api.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("session has ended")
     );
 }

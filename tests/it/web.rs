@@ -491,6 +491,18 @@ fn a_token_is_shown_once_and_stored_hashed() {
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("needs --org"));
     assert_eq!(std::fs::read_to_string(&config).unwrap(), text, "unchanged");
+    // A value with a quote and newlines stays a value: it cannot add a token of its own.
+    let sneaky = "CMH\"\n[[tokens]]\nrole = \"analyst\"\nhash = \"sha256:00\"\n#";
+    let out = add(&["--role", "leader", "--org", sneaky]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let parsed = ako::config::Config::load(Some(&config)).unwrap();
+    assert_eq!(parsed.tokens.len(), 3);
+    assert_eq!(parsed.tokens[2].org.as_deref(), Some(sneaky));
+    assert!(parsed.tokens.iter().all(|t| t.hash != "sha256:00"));
 }
 
 #[test]
