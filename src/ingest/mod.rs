@@ -339,7 +339,9 @@ fn manifest_batch(r: &ManifestRow) -> Result<RecordBatch, IngestError> {
 }
 
 /// Test hook: abort the process at a named point, to prove a crash there leaves the
-/// lake as it was. Set `AKO_FAILPOINT=after-episodes-commit`.
+/// lake whole: `before-episodes-commit`, `after-episodes-commit`,
+/// `after-rejections-commit`, `after-manifest-commit` (an extract's steps) and
+/// `after-reference-commit`. Set `AKO_FAILPOINT=NAME`.
 fn failpoint(name: &str) {
     if std::env::var("AKO_FAILPOINT").is_ok_and(|v| v == name) {
         eprintln!("ako: failpoint {name}: aborting");
@@ -554,6 +556,7 @@ impl Session<'_> {
                 &[],
             )
             .await?;
+        failpoint("after-reference-commit");
         let file = display(path);
         let lake_version = self
             .commit_manifest(&ManifestRow {
@@ -847,6 +850,7 @@ impl Session<'_> {
         s: StagedExtract,
     ) -> Result<FileReport, IngestError> {
         let file = display(path);
+        failpoint("before-episodes-commit");
         let mut episodes_version = self.snapshot.tables.get(lake::EPISODES).copied();
         if let (Some(org), Some(period)) = (&s.org, &s.period) {
             // A newer extract replaces the months it covers for its organisation, and
@@ -926,6 +930,7 @@ impl Session<'_> {
                 rejections_version,
             })
             .await?;
+        failpoint("after-manifest-commit");
         Ok(FileReport {
             file,
             kind: FileKind::Extract,

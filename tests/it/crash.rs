@@ -69,7 +69,12 @@ async fn abort_after_the_episodes_commit_is_invisible_and_recovered() {
             ),
         ],
     );
-    for failpoint in ["after-episodes-commit", "after-rejections-commit"] {
+    // Every step before the manifest commit: the lake is as it was.
+    for failpoint in [
+        "before-episodes-commit",
+        "after-episodes-commit",
+        "after-rejections-commit",
+    ] {
         let out = ako()
             .env("AKO_FAILPOINT", failpoint)
             .args(["ingest", "--format", "json", "--lake"])
@@ -88,6 +93,7 @@ async fn abort_after_the_episodes_commit_is_invisible_and_recovered() {
     let report = &f.ingest(&[&newer]).await[0];
     assert_eq!((report.rows_accepted, report.rows_rejected), (1, 1));
     assert_eq!(report.lake_version, Some(before.lake_version.unwrap() + 1));
+    let applied = f.snapshot(None).await;
     let after = episodes_by_id(&f).await;
     assert!(
         after.contains("| E1         | P7 ") && !after.contains("E2"),
@@ -99,6 +105,63 @@ async fn abort_after_the_episodes_commit_is_invisible_and_recovered() {
         1,
         "rejections recorded once: {rejections}"
     );
+    // Killed after its manifest commit, an ingest has happened: once, and the file is
+    // then known.
+    let april = f.canonical(
+        "in/TST/TST_2024-04_fp.csv",
+        &[row(
+            "A1",
+            "P1",
+            "seclusion",
+            "2024-04-05T10:00:00+12:00",
+            "",
+            "maori",
+        )],
+    );
+    let out = ako()
+        .env("AKO_FAILPOINT", "after-manifest-commit")
+        .args(["ingest", "--format", "json", "--lake"])
+        .arg(f.lake_dir())
+        .arg(&april)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let landed = f.snapshot(None).await;
+    assert_eq!(landed.lake_version, Some(applied.lake_version.unwrap() + 1));
+    let again = &f.ingest(&[&april]).await[0];
+    assert_eq!(again.status, ako::ingest::Status::Unchanged);
+    assert_eq!(f.snapshot(None).await, landed);
+    assert!(episodes_by_id(&f).await.contains("| A1 "));
+}
+
+#[tokio::test]
+async fn a_reference_table_killed_before_its_manifest_commit_is_invisible() {
+    let f = Fixture::new();
+    f.ingest_reference().await;
+    let before = f.snapshot(None).await;
+    let orgs = f.write(
+        "in/ref2/organisations.csv",
+        "org_code,name,jurisdiction,region,population,beds,tags\n\
+         TST,Test DHB,NZ,Central,100000,34,\n\
+         QTS,Test AMHS,QLD,North,50000,10,rural\n\
+         NEW,New DHB,NZ,North,20000,8,\n",
+    );
+    let out = ako()
+        .env("AKO_FAILPOINT", "after-reference-commit")
+        .args(["ingest", "--format", "json", "--lake"])
+        .arg(f.lake_dir())
+        .arg(&orgs)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert_eq!(f.snapshot(None).await, before);
+    let count = pretty(&f.sql("SELECT count(*) AS n FROM organisations", None).await);
+    assert!(count.contains("| 2 "), "{count}");
+    // The next ingest lands it once.
+    let report = &f.ingest(&[&orgs]).await[0];
+    assert_eq!(report.status, ako::ingest::Status::Ingested);
+    let count = pretty(&f.sql("SELECT count(*) AS n FROM organisations", None).await);
+    assert!(count.contains("| 3 "), "{count}");
 }
 
 #[tokio::test]

@@ -9,6 +9,8 @@ const EPISODE_COLUMNS: &str = "SELECT org_code, episode_id, person_key, unit_cod
     ethnicity, legal_status, authorised_by, emergency, max_obs_gap_min, reason, jurisdiction, month \
     FROM episodes ORDER BY episode_id";
 
+const EPISODE_HEADER: &str = "| org_code | episode_id | person_key | unit_code | setting | practice | start_time | end_time | age_band | minor | sex | ethnicity | legal_status | authorised_by | emergency | max_obs_gap_min | reason | jurisdiction | month |";
+
 #[tokio::test]
 async fn canonical_csv_keeps_every_column_and_reads_offsets() {
     let f = Fixture::new();
@@ -35,9 +37,12 @@ async fn canonical_csv_keeps_every_column_and_reads_offsets() {
         ),
         (1, 1, 0)
     );
-    insta_like(
+    assert_table(
         &pretty(&f.sql(EPISODE_COLUMNS, None).await),
-        "| TST      | E1         | P1         | TST-W1    | adult_inpatient | seclusion | 2024-03-04T21:00:00Z | 2024-03-04T23:30:00Z | 30-34    | false | male | maori     | mha_s30      | authorised_doctor | false     | 15              | harm_to_others | NZ           | 2024-03 |",
+        &[
+            EPISODE_HEADER,
+            "| TST      | E1         | P1         | TST-W1    | adult_inpatient | seclusion | 2024-03-04T21:00:00Z | 2024-03-04T23:30:00Z | 30-34    | false | male | maori     | mha_s30      | authorised_doctor | false     | 15              | harm_to_others | NZ           | 2024-03 |",
+        ],
     );
 }
 
@@ -56,9 +61,12 @@ async fn coded_collection_layout_maps_codes_and_local_time() {
     let reports = f.ingest_with(&[&file], options).await;
     assert_eq!(reports[0].profile.as_deref(), Some("nz_collection"));
     assert_eq!(reports[0].rows_accepted, 1, "{reports:?}");
-    insta_like(
+    assert_table(
         &pretty(&f.sql(EPISODE_COLUMNS, None).await),
-        "| TST      | C1         | P9         | TST-W2    | intellectual_disability | seclusion | 2021-06-30T17:45:00Z | 2021-06-30T20:20:00Z | 40-44    | false | female | maori     | idccr        | delegate      | true      |                 | harm_to_self | NZ           | 2021-07 |",
+        &[
+            EPISODE_HEADER,
+            "| TST      | C1         | P9         | TST-W2    | intellectual_disability | seclusion | 2021-06-30T17:45:00Z | 2021-06-30T20:20:00Z | 40-44    | false | female | maori     | idccr        | delegate      | true      |                 | harm_to_self | NZ           | 2021-07 |",
+        ],
     );
 }
 
@@ -101,17 +109,33 @@ async fn vendor_json_lines_with_nested_objects() {
         "blank lines are not records"
     );
     // Brisbane has no daylight saving: 00:00 UTC is 10:00 on 1 March local, month 2024-03.
-    insta_like(
+    assert_table(
         &pretty(&f.sql(EPISODE_COLUMNS, None).await),
-        "| QTS      | J1         | K7         | QTS-A     | adult_inpatient | mechanical_restraint | 2024-03-01T00:00:00Z | 2024-03-01T00:40:00Z | 15-19    | true  | another | pacific   | qld_treatment_authority | practitioner_in_charge | true      | 20              | harm_to_self | QLD          | 2024-03 |",
+        &[
+            EPISODE_HEADER,
+            "| QTS      | J1         | K7         | QTS-A     | adult_inpatient | mechanical_restraint | 2024-03-01T00:00:00Z | 2024-03-01T00:40:00Z | 15-19    | true  | another | pacific   | qld_treatment_authority | practitioner_in_charge | true      | 20              | harm_to_self | QLD          | 2024-03 |",
+        ],
     );
 }
 
 /// Asserts that `table` contains the row `expected` (whitespace-insensitive).
-pub fn insta_like(table: &str, expected: &str) {
-    let squash = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
-    assert!(
-        squash(table).contains(&squash(expected)),
-        "expected row\n{expected}\nin\n{table}"
-    );
+/// The header and rows of a pretty-printed table, cells trimmed, borders dropped.
+fn rows_of(table: &str) -> Vec<Vec<String>> {
+    table
+        .lines()
+        .filter(|l| l.starts_with('|'))
+        .map(|l| {
+            l.trim_matches('|')
+                .split('|')
+                .map(|c| c.trim().to_string())
+                .collect()
+        })
+        .collect()
+}
+
+/// Compares a whole pretty-printed table, header and every row in order, as
+/// DataFusion's `assert_batches_eq!` does, ignoring only the padding of cells.
+pub fn assert_table(table: &str, expected: &[&str]) {
+    let want: Vec<Vec<String>> = expected.iter().flat_map(|l| rows_of(l)).collect();
+    assert_eq!(rows_of(table), want, "whole table:\n{table}");
 }

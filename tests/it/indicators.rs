@@ -13,7 +13,7 @@
 //! 2/40 = 5%. April: 1 event / 1,000 bed days = 1.0. May: extract missing, so null.
 
 use crate::fixture::{Fixture, close, query_rows, row};
-use crate::formats::insta_like;
+use crate::formats::assert_table;
 
 async fn hand_made() -> Fixture {
     let f = Fixture::new();
@@ -74,16 +74,30 @@ async fn events_people_and_hours() {
     let t = f
         .indicator("seclusion_events_by_org_month", &[("org", "TST")])
         .await;
-    insta_like(&t, "| TST | 2024-03 | true | 3 | 2 | 7.5 | 0 |");
-    insta_like(&t, "| TST | 2024-04 | true | 1 | 1 | 1.0 | 0 |");
-    insta_like(&t, "| TST | 2024-05 | false | | | | |");
+    assert_table(
+        &t,
+        &[
+            "| org_code | period | extract_received | events | people | hours | ongoing |",
+            "| TST | 2024-03 | true | 3 | 2 | 7.5 | 0 |",
+            "| TST | 2024-04 | true | 1 | 1 | 1.0 | 0 |",
+            "| TST | 2024-05 | false | | | | |",
+        ],
+    );
     let physical = f
         .indicator(
             "seclusion_events_by_org_month",
             &[("org", "TST"), ("practice", "physical_restraint")],
         )
         .await;
-    insta_like(&physical, "| TST | 2024-03 | true | 1 | 1 | 0.08 | 0 |");
+    assert_table(
+        &physical,
+        &[
+            "| org_code | period | extract_received | events | people | hours | ongoing |",
+            "| TST | 2024-03 | true | 1 | 1 | 0.08 | 0 |",
+            "| TST | 2024-04 | true | 0 | 0 | 0.0 | 0 |",
+            "| TST | 2024-05 | false | | | | |",
+        ],
+    );
 }
 
 #[tokio::test]
@@ -236,17 +250,14 @@ async fn percent_of_inpatients_secluded_by_ethnic_group() {
 async fn completeness_flags_missing_and_late_months() {
     let f = hand_made().await;
     let t = f.indicator("data_completeness", &[]).await;
-    insta_like(
+    assert_table(
         &t,
-        "| TST | 2024-03 | on_time | 2024-04-20 | 2024-04-18 | -2 | 4 | true | 5 | 0 | 0.0 |",
-    );
-    insta_like(
-        &t,
-        "| TST | 2024-04 | late | 2024-05-20 | 2024-05-30 | 10 | 1 | true |",
-    );
-    insta_like(
-        &t,
-        "| TST | 2024-05 | missing | 2024-06-20 | | | 0 | true | 0 | 0 | |",
+        &[
+            "| org_code | period | status | due_date | received_date | days_late | episodes | activity_supplied | rows_read | rows_rejected | pct_rejected |",
+            "| TST | 2024-03 | on_time | 2024-04-20 | 2024-04-18 | -2 | 4 | true | 5 | 0 | 0.0 |",
+            "| TST | 2024-04 | late | 2024-05-20 | 2024-05-30 | 10 | 1 | true | 5 | 0 | 0.0 |",
+            "| TST | 2024-05 | missing | 2024-06-20 | | | 0 | true | 0 | 0 | |",
+        ],
     );
     let only_missing = f
         .indicator("data_completeness", &[("status", "missing")])
@@ -376,13 +387,14 @@ async fn completeness_shows_the_share_of_rows_rejected() {
     assert_eq!((r.rows_read, r.rows_rejected), (2, 1));
     let t = f.indicator("data_completeness", &[]).await;
     // April is covered by both extracts: 5 + 2 rows read, 1 rejected: 14.29%.
-    insta_like(
+    assert_table(
         &t,
-        "| TST | 2024-04 | late | 2024-05-20 | 2024-05-30 | 10 | 1 | true | 7 | 1 | 14.29 |",
-    );
-    insta_like(
-        &t,
-        "| TST | 2024-03 | on_time | 2024-04-20 | 2024-04-18 | -2 | 4 | true | 5 | 0 | 0.0 |",
+        &[
+            "| org_code | period | status | due_date | received_date | days_late | episodes | activity_supplied | rows_read | rows_rejected | pct_rejected |",
+            "| TST | 2024-03 | on_time | 2024-04-20 | 2024-04-18 | -2 | 4 | true | 5 | 0 | 0.0 |",
+            "| TST | 2024-04 | late | 2024-05-20 | 2024-05-30 | 10 | 1 | true | 7 | 1 | 14.29 |",
+            "| TST | 2024-05 | missing | 2024-06-20 | | | 0 | true | 0 | 0 | |",
+        ],
     );
 }
 

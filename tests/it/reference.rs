@@ -84,15 +84,17 @@ fn check_qic(case: &str, chart: Chart, freeze: Option<usize>, screen: bool) {
         ("lcl_95", |p| p.lcl95),
         ("ucl_95", |p| p.ucl95),
     ] {
-        for (i, (p, e)) in c
-            .points
-            .iter()
-            .zip(r[field].as_array().unwrap())
-            .enumerate()
-        {
+        let expected = r[field].as_array().unwrap();
+        assert_eq!(
+            c.points.len(),
+            expected.len(),
+            "{case} {field}: as many points"
+        );
+        for (i, (p, e)) in c.points.iter().zip(expected).enumerate() {
             assert_opt(get(p), e, 1e-9, &format!("{case} {field}[{}]", i + 1));
         }
     }
+    assert_eq!(c.points.len(), y.len(), "{case}: a point per value");
     for (i, (p, e)) in c.points.iter().zip(&y).enumerate() {
         match p.y {
             Some(v) => assert_close(v, *e, 1e-9, &format!("{case} y[{}]", i + 1)),
@@ -215,11 +217,14 @@ fn qicharts2_run_charts() {
 #[test]
 fn anhoej_thresholds_for_1_to_100_points() {
     let t = &REFERENCE["qicharts2"]["anhoej_thresholds"];
-    for ((n, longest), crossings) in floats(&t["n"])
-        .into_iter()
-        .zip(floats(&t["longest_run_max"]))
-        .zip(floats(&t["n_crossings_min"]))
-    {
+    let (ns, longest, crossings) = (
+        floats(&t["n"]),
+        floats(&t["longest_run_max"]),
+        floats(&t["n_crossings_min"]),
+    );
+    assert_eq!(ns.len(), 100);
+    assert_eq!((longest.len(), crossings.len()), (100, 100));
+    for ((n, longest), crossings) in ns.into_iter().zip(longest).zip(crossings) {
         let n = n as usize;
         assert_eq!(
             runs::longest_run_max(n),
@@ -367,6 +372,8 @@ fn funnelplotr_shmi_overdispersion() {
     assert_close(f.phi.unwrap(), r["phi"].as_f64().unwrap(), 1e-8, "phi");
     assert_close(f.tau2.unwrap(), r["tau2"].as_f64().unwrap(), 1e-8, "tau2");
     assert_eq!(f.adjusted, r["draw_adjusted"].as_bool().unwrap());
+    assert_eq!(f.units.len(), rows.len(), "a unit per reference row");
+    assert!(!rows.is_empty());
     for (u, row) in f.units.iter().zip(rows) {
         let g = row["group"].as_str().unwrap();
         assert_close(u.value.unwrap(), row["rr"].as_f64().unwrap(), 1e-9, g);
@@ -442,11 +449,14 @@ fn garwood_exact_poisson_limits() {
         .unwrap()
     {
         let level = Level::new(case["conf"].as_f64().unwrap()).unwrap();
-        for ((x, lo), hi) in floats(&case["x"])
-            .into_iter()
-            .zip(floats(&case["lower"]))
-            .zip(floats(&case["upper"]))
-        {
+        let (xs, lower, upper) = (
+            floats(&case["x"]),
+            floats(&case["lower"]),
+            floats(&case["upper"]),
+        );
+        assert!(!xs.is_empty());
+        assert_eq!((lower.len(), upper.len()), (xs.len(), xs.len()));
+        for ((x, lo), hi) in xs.into_iter().zip(lower).zip(upper) {
             let (l, u) = exact_poisson(x, level);
             assert_close(l, lo, 1e-8, &format!("exact lower x = {x} at {level}"));
             assert_close(u, hi, 1e-8, &format!("exact upper x = {x} at {level}"));
@@ -549,7 +559,9 @@ fn phe_dsr_dobson_esp2013() {
     let weights = floats(&d["esp2013"]);
     let areas = dsr_areas();
     assert_eq!(areas.len(), 3);
-    for ((area, counts, pops), expected) in areas.iter().zip(d["result"].as_array().unwrap()) {
+    let results = d["result"].as_array().unwrap();
+    assert_eq!(results.len(), areas.len(), "a reference result per area");
+    for ((area, counts, pops), expected) in areas.iter().zip(results) {
         let r = dsr(
             counts,
             pops,

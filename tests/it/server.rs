@@ -37,6 +37,7 @@ pub fn sample_lake() -> &'static Path {
                 )
                 .await
                 .expect("the sample ingests");
+                assert!(reports.len() > 100, "the whole sample: {}", reports.len());
                 assert!(reports.iter().all(|r| r.status == Status::Ingested));
             });
             dir

@@ -51,6 +51,11 @@ async fn the_same_file_twice_changes_nothing() {
     assert_eq!(f.ingest(&[&copy]).await[0].status, Status::Unchanged);
     // reference tables too
     let reference = f.ingest_reference().await;
+    assert_eq!(
+        reference.len(),
+        3,
+        "the three reference tables: {reference:?}"
+    );
     assert!(
         reference.iter().all(|r| r.status == Status::Unchanged),
         "{reference:?}"
