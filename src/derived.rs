@@ -120,7 +120,7 @@ fn hash(parts: &[&str]) -> String {
 
 /// Registers `batch` as `table`, and writes it to the cache (temporary file, then
 /// rename, so a reader never sees half a file).
-fn keep(
+fn save_and_register(
     ctx: &SessionContext,
     table: &str,
     batch: RecordBatch,
@@ -205,8 +205,8 @@ pub async fn register_for(
             && from_cache(ctx, compliance::COUNTS, counts.as_deref()).await?;
         if !cached {
             let (f, c) = compliance::evaluate_batches(ctx, &sets).await?;
-            keep(ctx, compliance::TABLE, f, flags.as_deref())?;
-            keep(ctx, compliance::COUNTS, c, counts.as_deref())?;
+            save_and_register(ctx, compliance::TABLE, f, flags.as_deref())?;
+            save_and_register(ctx, compliance::COUNTS, c, counts.as_deref())?;
         }
     }
     if reads(peers::TABLE) {
@@ -219,7 +219,7 @@ pub async fn register_for(
         let path = sources.cache.as_ref().map(|c| c.path(peers::TABLE, &key));
         if !from_cache(ctx, peers::TABLE, path.as_deref()).await? {
             let batch = peers::batch(ctx, sources.catalog, &sources.config.peers).await?;
-            keep(ctx, peers::TABLE, batch, path.as_deref())?;
+            save_and_register(ctx, peers::TABLE, batch, path.as_deref())?;
         }
     }
     Ok(())

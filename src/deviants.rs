@@ -22,9 +22,9 @@ use serde::Serialize;
 
 use crate::catalog::CatalogError;
 use crate::derived::{self, DerivedError, Sources};
-use crate::lake::string_column;
 use crate::stats::funnel::{self, FunnelOptions, FunnelType, Overdispersion};
 use crate::stats::spc::{self, Chart, Convention, Direction, PointType, SpcOptions};
+use crate::table::string_column;
 
 /// The indicator deviance is judged on.
 pub const INDICATOR: &str = "events_per_1000_bed_days";
@@ -120,10 +120,10 @@ async fn months(ctx: &SessionContext, sources: &Sources<'_>) -> Result<Vec<Month
         .map_err(Box::new)?;
     let mut out = Vec::new();
     for b in &batches {
-        let codes = string_column(b, "org_code").map_err(Box::new)?;
-        let periods = string_column(b, "period").map_err(Box::new)?;
+        let codes = string_column(b, "org_code")?;
+        let periods = string_column(b, "period")?;
         // The indicator carries each organisation's jurisdiction at its org level.
-        let jurisdictions = string_column(b, "jurisdiction").map_err(Box::new)?;
+        let jurisdictions = string_column(b, "jurisdiction")?;
         let num = cast(
             b.column_by_name("numerator").expect("indicator column"),
             &DataType::Float64,

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use datafusion::arrow::array::{Array, AsArray, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{DataType, Int64Type, SchemaRef};
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::datatypes::{Int64Type, SchemaRef};
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::Expr;
@@ -281,7 +281,7 @@ impl Lake {
             .await?;
         let mut tables = BTreeMap::new();
         for batch in &pins {
-            let names = string_column(batch, "table_name")?;
+            let names = crate::table::string_column(batch, "table_name")?;
             let versions = batch.column(1).as_primitive::<Int64Type>();
             for i in 0..batch.num_rows() {
                 tables.insert(names.value(i).to_string(), versions.value(i));
@@ -484,18 +484,6 @@ fn version_of(table: &DeltaTable) -> i64 {
     table.version().map_or(-1, |v| v as i64)
 }
 
-/// A string column of a query result as a plain `StringArray`, whatever string type
-/// (`Utf8`, `Utf8View`, dictionary) DataFusion chose for it.
-pub fn string_column(batch: &RecordBatch, name: &str) -> Result<StringArray, LakeError> {
-    let column = batch.column_by_name(name).ok_or_else(|| {
-        LakeError::Arrow(datafusion::arrow::error::ArrowError::SchemaError(format!(
-            "no column `{name}`"
-        )))
-    })?;
-    let utf8 = datafusion::arrow::compute::cast(column, &DataType::Utf8)?;
-    Ok(utf8.as_string::<i32>().clone())
-}
-
 /// Every dated change idea (PDSA cycle) in a session's lake: organisation, start date
 /// (`YYYY-MM-DD`) and title, by organisation and date.
 pub async fn change_ideas(
@@ -512,9 +500,9 @@ pub async fn change_ideas(
     let mut out = Vec::new();
     for b in &batches {
         let (o, s, t) = (
-            string_column(b, "org_code")?,
-            string_column(b, "started_on")?,
-            string_column(b, "title")?,
+            crate::table::string_column(b, "org_code")?,
+            crate::table::string_column(b, "started_on")?,
+            crate::table::string_column(b, "title")?,
         );
         for i in 0..b.num_rows() {
             out.push(crate::model::ChangeIdea {

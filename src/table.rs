@@ -262,6 +262,19 @@ fn cells(array: &dyn Array) -> Result<Vec<Cell>, ArrowError> {
         .collect())
 }
 
+/// A string column of a query result as a plain `StringArray`, whatever string type
+/// (`Utf8`, `Utf8View`, dictionary) DataFusion chose for it.
+pub fn string_column(
+    batch: &RecordBatch,
+    name: &str,
+) -> Result<datafusion::arrow::array::StringArray, ArrowError> {
+    let column = batch
+        .column_by_name(name)
+        .ok_or_else(|| ArrowError::SchemaError(format!("no column `{name}`")))?;
+    let utf8 = cast(column, &DataType::Utf8)?;
+    Ok(utf8.as_string::<i32>().clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -206,112 +206,7 @@ fn draw_with<DB: DrawingBackend>(
     }
     mesh.x_label_formatter(&formatter).draw().map_err(err)?;
     for layer in &model.layers {
-        match layer {
-            Layer::Line {
-                name,
-                color,
-                points,
-                dashed,
-                width,
-                step,
-            } => {
-                let style = ShapeStyle::from(color).stroke_width(pxu(*width));
-                for segment in segments(points) {
-                    let path = if *step { stepped(&segment) } else { segment };
-                    if *dashed {
-                        chart
-                            .draw_series(DashedLineSeries::new(
-                                path,
-                                px(6.0) as u32,
-                                px(4.0) as u32,
-                                style,
-                            ))
-                            .map_err(err)?;
-                    } else {
-                        chart
-                            .draw_series(LineSeries::new(path, style))
-                            .map_err(err)?;
-                    }
-                }
-                if let Some(name) = name {
-                    let c = *color;
-                    let w = pxu(*width);
-                    let _ = chart
-                        .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
-                        .map_err(err)?
-                        .label(name.as_str())
-                        .legend(move |(x, y)| {
-                            PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(w))
-                        });
-                }
-            }
-            Layer::Points { points, size } => {
-                chart
-                    .draw_series(points.iter().map(|(x, y, c)| {
-                        Circle::new((*x, *y), pxu(*size), ShapeStyle::from(c).filled())
-                    }))
-                    .map_err(err)?;
-            }
-            Layer::Bars { color, bars } => {
-                for (x, lo, hi, c) in bars {
-                    let c = c.unwrap_or(*color);
-                    chart
-                        .draw_series(std::iter::once(PathElement::new(
-                            vec![(*x, *lo), (*x, *hi)],
-                            c.stroke_width(pxu(2.0)),
-                        )))
-                        .map_err(err)?;
-                    let w = (x1 - x0) * 0.006;
-                    for y in [*lo, *hi] {
-                        chart
-                            .draw_series(std::iter::once(PathElement::new(
-                                vec![(*x - w, y), (*x + w, y)],
-                                c.stroke_width(pxu(2.0)),
-                            )))
-                            .map_err(err)?;
-                    }
-                }
-            }
-            Layer::Band { color, points } => {
-                for segment in band_segments(points) {
-                    let mut outline: Vec<(f64, f64)> =
-                        segment.iter().map(|(x, lo, _)| (*x, *lo)).collect();
-                    outline.extend(segment.iter().rev().map(|(x, _, hi)| (*x, *hi)));
-                    chart
-                        .draw_series(std::iter::once(Polygon::new(
-                            outline,
-                            color.mix(0.18).filled(),
-                        )))
-                        .map_err(err)?;
-                }
-            }
-            Layer::Marker { x, label } => {
-                chart
-                    .draw_series(DashedLineSeries::new(
-                        vec![(*x, y0), (*x, y1)],
-                        px(3.0) as u32,
-                        px(3.0) as u32,
-                        palette::GREEN.stroke_width(pxu(1.5)),
-                    ))
-                    .map_err(err)?;
-                chart
-                    .draw_series(std::iter::once(Text::new(
-                        label.clone(),
-                        (*x, y1),
-                        ("sans-serif", pxu(11.0)).into_font().color(&palette::GREEN),
-                    )))
-                    .map_err(err)?;
-            }
-            Layer::Label { x, y, text } => {
-                chart
-                    .draw_series(std::iter::once(Text::new(
-                        text.clone(),
-                        (*x, *y),
-                        ("sans-serif", pxu(11.0)).into_font().color(&palette::INK),
-                    )))
-                    .map_err(err)?;
-            }
-        }
+        draw_layer(&mut chart, layer, scale, model.x_range, model.y_range)?;
     }
     if model
         .layers
@@ -334,6 +229,133 @@ fn draw_with<DB: DrawingBackend>(
             ("sans-serif", pxu(10.0)).into_font().color(&palette::GREY),
         ))
         .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// The plotting area of a chart: numbers on both axes.
+type Plot<'a, DB> = ChartContext<
+    'a,
+    DB,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// Draws one layer of a chart's model.
+fn draw_layer<DB: DrawingBackend>(
+    chart: &mut Plot<'_, DB>,
+    layer: &model::Layer,
+    scale: f64,
+    (x0, x1): (f64, f64),
+    (y0, y1): (f64, f64),
+) -> Result<(), ChartError> {
+    use model::Layer;
+    let px = |v: f64| (v * scale).round() as i32;
+    let pxu = |v: f64| (v * scale).round() as u32;
+    match layer {
+        Layer::Line {
+            name,
+            color,
+            points,
+            dashed,
+            width,
+            step,
+        } => {
+            let style = ShapeStyle::from(color).stroke_width(pxu(*width));
+            for segment in segments(points) {
+                let path = if *step { stepped(&segment) } else { segment };
+                if *dashed {
+                    chart
+                        .draw_series(DashedLineSeries::new(
+                            path,
+                            px(6.0) as u32,
+                            px(4.0) as u32,
+                            style,
+                        ))
+                        .map_err(err)?;
+                } else {
+                    chart
+                        .draw_series(LineSeries::new(path, style))
+                        .map_err(err)?;
+                }
+            }
+            if let Some(name) = name {
+                let c = *color;
+                let w = pxu(*width);
+                let _ = chart
+                    .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
+                    .map_err(err)?
+                    .label(name.as_str())
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(w))
+                    });
+            }
+        }
+        Layer::Points { points, size } => {
+            chart
+                .draw_series(points.iter().map(|(x, y, c)| {
+                    Circle::new((*x, *y), pxu(*size), ShapeStyle::from(c).filled())
+                }))
+                .map_err(err)?;
+        }
+        Layer::Bars { color, bars } => {
+            for (x, lo, hi, c) in bars {
+                let c = c.unwrap_or(*color);
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(*x, *lo), (*x, *hi)],
+                        c.stroke_width(pxu(2.0)),
+                    )))
+                    .map_err(err)?;
+                let w = (x1 - x0) * 0.006;
+                for y in [*lo, *hi] {
+                    chart
+                        .draw_series(std::iter::once(PathElement::new(
+                            vec![(*x - w, y), (*x + w, y)],
+                            c.stroke_width(pxu(2.0)),
+                        )))
+                        .map_err(err)?;
+                }
+            }
+        }
+        Layer::Band { color, points } => {
+            for segment in band_segments(points) {
+                let mut outline: Vec<(f64, f64)> =
+                    segment.iter().map(|(x, lo, _)| (*x, *lo)).collect();
+                outline.extend(segment.iter().rev().map(|(x, _, hi)| (*x, *hi)));
+                chart
+                    .draw_series(std::iter::once(Polygon::new(
+                        outline,
+                        color.mix(0.18).filled(),
+                    )))
+                    .map_err(err)?;
+            }
+        }
+        Layer::Marker { x, label } => {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    vec![(*x, y0), (*x, y1)],
+                    px(3.0) as u32,
+                    px(3.0) as u32,
+                    palette::GREEN.stroke_width(pxu(1.5)),
+                ))
+                .map_err(err)?;
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    label.clone(),
+                    (*x, y1),
+                    ("sans-serif", pxu(11.0)).into_font().color(&palette::GREEN),
+                )))
+                .map_err(err)?;
+        }
+        Layer::Label { x, y, text } => {
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    text.clone(),
+                    (*x, *y),
+                    ("sans-serif", pxu(11.0)).into_font().color(&palette::INK),
+                )))
+                .map_err(err)?;
+        }
     }
     Ok(())
 }

@@ -19,7 +19,7 @@ use datafusion::prelude::SessionContext;
 pub use evaluate::{Count, Episodes, Evaluation, Finding, Outcome, Row, evaluate};
 pub use rules::{RuleSet, RulesError, default_dir};
 
-use crate::lake::string_column;
+use crate::table::string_column;
 
 /// The tables the findings are registered as: one row per episode and rule that is not
 /// compliant, and counts by outcome per organisation, month and rule.
@@ -32,8 +32,6 @@ pub enum ComplianceError {
     Rules(#[from] RulesError),
     #[error("reading episodes for compliance: {0}")]
     Query(#[from] datafusion::error::DataFusionError),
-    #[error("reading episodes for compliance: {0}")]
-    Lake(#[from] Box<crate::lake::LakeError>),
 }
 
 fn text(n: &str) -> Field {
@@ -130,7 +128,8 @@ pub async fn read_episodes(
     use futures::StreamExt;
     while let Some(batch) = stream.next().await {
         let b = batch?;
-        let text = |name: &str| string_column(&b, name).map_err(Box::new);
+        let text =
+            |name: &str| string_column(&b, name).map_err(datafusion::error::DataFusionError::from);
         let cols = [
             text("org_code")?,
             text("episode_id")?,

@@ -17,7 +17,7 @@ use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext, col
 
 use super::IngestError;
 use super::batch::LINE;
-use crate::lake::string_column;
+use crate::table::string_column;
 
 /// Memory the duplicate search may hold before it spills to disk.
 const MEMORY_LIMIT: usize = 256 * 1024 * 1024;

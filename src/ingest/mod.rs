@@ -287,8 +287,8 @@ async fn organisations(
         .await?;
     let mut orgs = HashMap::new();
     for b in &batches {
-        let codes = lake::string_column(b, "org_code")?;
-        let juris = lake::string_column(b, "jurisdiction")?;
+        let codes = crate::table::string_column(b, "org_code")?;
+        let juris = crate::table::string_column(b, "jurisdiction")?;
         for i in 0..b.num_rows() {
             if let Some(j) = Jurisdiction::parse(juris.value(i)) {
                 orgs.insert(codes.value(i).to_string(), j);
@@ -471,7 +471,7 @@ impl Session<'_> {
             return Ok(None);
         };
         let text = |name: &str| {
-            let c = lake::string_column(b, name).ok()?;
+            let c = crate::table::string_column(b, name).ok()?;
             (!c.is_null(0)).then(|| c.value(0).to_string())
         };
         let int = |name: &str| {

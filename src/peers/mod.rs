@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::catalog::{Catalog, CatalogError};
 use crate::config::PeersConfig;
-use crate::lake::string_column;
+use crate::table::string_column;
 
 /// The profile an organisation is grouped on (from `queries/peer_profile.sql`).
 #[derive(Debug, Clone, PartialEq)]
@@ -49,8 +49,6 @@ pub enum PeersError {
     Catalog(#[from] CatalogError),
     #[error("reading organisation profiles: {0}")]
     Arrow(#[from] datafusion::arrow::error::ArrowError),
-    #[error("reading organisation profiles: {0}")]
-    Lake(#[from] Box<crate::lake::LakeError>),
     #[error("no organisations in the lake: ingest the reference tables first")]
     NoOrganisations,
     #[error("facilitator override for '{0}': no such organisation in the lake")]
@@ -87,8 +85,8 @@ pub async fn profiles(
         .await?;
     let mut out = Vec::new();
     for b in &batches {
-        let codes = string_column(b, "org_code").map_err(Box::new)?;
-        let tags_col = string_column(b, "tags").map_err(Box::new)?;
+        let codes = string_column(b, "org_code")?;
+        let tags_col = string_column(b, "tags")?;
         let (population, rate, ratio, median, trend) = (
             floats(b, "population")?,
             floats(b, "rate")?,

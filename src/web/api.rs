@@ -99,6 +99,34 @@ pub(crate) struct PanelRequest {
     pub(crate) views: Vec<FilterView>,
 }
 
+/// A panel request as its handlers receive it: the panel computed and protected for
+/// whoever asked, with its dashboard and panel. Handlers take it as an extractor, so
+/// each is a few lines about its output alone.
+pub(crate) struct PanelAsk(
+    pub(crate) PanelRequest,
+    pub(crate) Dashboard,
+    pub(crate) Panel,
+);
+
+impl axum::extract::FromRequestParts<Arc<AppState>> for PanelAsk {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, ApiError> {
+        let bad = |e: String| ApiError::new(StatusCode::BAD_REQUEST, e);
+        let UrlPath((id, panel_id)) = UrlPath::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| bad(e.body_text()))?;
+        let Query(query) = Query::<BTreeMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| bad(e.body_text()))?;
+        let (r, d, panel) = panel_request(state, &id, &panel_id, &query, &parts.headers).await?;
+        Ok(PanelAsk(r, d, panel))
+    }
+}
+
 pub(crate) async fn panel_request(
     state: &AppState,
     id: &str,
@@ -128,11 +156,8 @@ pub(crate) async fn panel_request(
 
 pub(crate) async fn api_panel(
     State(state): State<Arc<AppState>>,
-    UrlPath((id, panel_id)): UrlPath<(String, String)>,
-    Query(query): Query<BTreeMap<String, String>>,
-    headers: HeaderMap,
+    PanelAsk(r, d, panel): PanelAsk,
 ) -> Result<Response, ApiError> {
-    let (r, d, panel) = panel_request(&state, &id, &panel_id, &query, &headers).await?;
     let model = r.shown.model(&state, &panel);
     let params: BTreeMap<_, _> = r
         .shown
@@ -223,13 +248,7 @@ pub(crate) fn download(
         .into_response()
 }
 
-pub(crate) async fn panel_csv(
-    State(state): State<Arc<AppState>>,
-    UrlPath((id, panel_id)): UrlPath<(String, String)>,
-    Query(query): Query<BTreeMap<String, String>>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let (r, d, panel) = panel_request(&state, &id, &panel_id, &query, &headers).await?;
+pub(crate) async fn panel_csv(PanelAsk(r, d, panel): PanelAsk) -> Result<Response, ApiError> {
     let name = download_name(&d, &panel, r.current.source.lake_version, "csv");
     Ok(download(
         "text/csv; charset=utf-8",
@@ -241,13 +260,9 @@ pub(crate) async fn panel_csv(
 /// The chart of a panel, as SVG or PNG.
 pub(crate) async fn panel_chart(
     state: &AppState,
-    id: &str,
-    panel_id: &str,
-    query: &BTreeMap<String, String>,
-    headers: &HeaderMap,
+    PanelAsk(r, d, panel): PanelAsk,
     png: bool,
 ) -> Result<Response, ApiError> {
-    let (r, d, panel) = panel_request(state, id, panel_id, query, headers).await?;
     if panel.chart == ChartKind::Table {
         return Err(ApiError::not_found("chart: this panel is a table"));
     }
@@ -275,18 +290,14 @@ pub(crate) async fn panel_chart(
 
 pub(crate) async fn panel_svg(
     State(state): State<Arc<AppState>>,
-    UrlPath((id, panel_id)): UrlPath<(String, String)>,
-    Query(query): Query<BTreeMap<String, String>>,
-    headers: HeaderMap,
+    ask: PanelAsk,
 ) -> Result<Response, ApiError> {
-    panel_chart(&state, &id, &panel_id, &query, &headers, false).await
+    panel_chart(&state, ask, false).await
 }
 
 pub(crate) async fn panel_png(
     State(state): State<Arc<AppState>>,
-    UrlPath((id, panel_id)): UrlPath<(String, String)>,
-    Query(query): Query<BTreeMap<String, String>>,
-    headers: HeaderMap,
+    ask: PanelAsk,
 ) -> Result<Response, ApiError> {
-    panel_chart(&state, &id, &panel_id, &query, &headers, true).await
+    panel_chart(&state, ask, true).await
 }

@@ -1,0 +1,96 @@
+//! Ranked estimates with their 95% intervals.
+
+use super::*;
+
+pub(super) fn bars_model(indicator: &Indicator, table: &Table, ctx: &Context) -> Model {
+    let mut model = empty(indicator, "");
+    let Some(latest) = latest_period(table) else {
+        model.description = "No period has data to rank.".into();
+        return model;
+    };
+    let mut rows: Vec<usize> = (0..table.rows.len())
+        .filter(|&r| table.text(r, "period") == Some(latest.as_str()))
+        .filter(|&r| table.number(r, "value").is_some())
+        .collect();
+    rows.sort_by(|&a, &b| {
+        table
+            .number(a, "value")
+            .unwrap_or(0.0)
+            .total_cmp(&table.number(b, "value").unwrap_or(0.0))
+    });
+    model.footer = footer(std::slice::from_ref(&latest), ctx);
+    model.categories = rows.iter().map(|&r| unit_label(table, r)).collect();
+    model.x_range = (-0.6, rows.len().max(1) as f64 - 0.4);
+    let own = ctx.highlight.as_deref();
+    let colour = |label: &str| {
+        if Some(label) == own {
+            palette::BLUE
+        } else {
+            palette::GREY
+        }
+    };
+    model.layers.push(Layer::Bars {
+        color: palette::GREY,
+        bars: rows
+            .iter()
+            .enumerate()
+            .filter_map(|(i, &r)| {
+                Some((
+                    i as f64,
+                    table.number(r, "lower_95")?,
+                    table.number(r, "upper_95")?,
+                    Some(colour(&model.categories[i])),
+                ))
+            })
+            .collect(),
+    });
+    model.layers.push(Layer::Points {
+        points: rows
+            .iter()
+            .enumerate()
+            .map(|(i, &r)| {
+                (
+                    i as f64,
+                    table.number(r, "value").unwrap_or(0.0),
+                    colour(&model.categories[i]),
+                )
+            })
+            .collect(),
+        size: 4.5,
+    });
+    model.y_range = y_range(
+        rows.iter()
+            .flat_map(|&r| ["value", "lower_95", "upper_95"].map(|c| table.number(r, c)))
+            .flatten(),
+    );
+    let describe = |i: usize| {
+        let r = rows[i];
+        format!(
+            "{} {} (95% CI {}–{})",
+            model.categories[i],
+            round(table.number(r, "value").unwrap_or(0.0)),
+            table.number(r, "lower_95").map_or("–".into(), round),
+            table.number(r, "upper_95").map_or("–".into(), round)
+        )
+    };
+    model.description = if rows.is_empty() {
+        format!("{}: nothing to rank.", pretty_period(&latest))
+    } else {
+        let mut s = format!(
+            "{}, lowest first: lowest {}; highest {}.",
+            pretty_period(&latest),
+            describe(0),
+            describe(rows.len() - 1)
+        );
+        if let Some(i) = own.and_then(|o| model.categories.iter().position(|c| c == o)) {
+            s.push_str(&format!(
+                " {} ranks {} of {}.",
+                describe(i),
+                i + 1,
+                rows.len()
+            ));
+        }
+        s
+    };
+    model
+}

@@ -1,0 +1,140 @@
+//! One line per group over time, with 95% intervals.
+
+use super::*;
+
+pub(super) fn trend_model(
+    spec: &Spec<'_>,
+    indicator: &Indicator,
+    table: &Table,
+    ctx: &Context,
+) -> Model {
+    let mut model = empty(indicator, "");
+    let mut periods: Vec<String> = table.distinct("period");
+    periods.sort();
+    model.footer = footer(&periods, ctx);
+    model.categories = periods.clone();
+    model.x_range = (-0.5, periods.len().max(1) as f64 - 0.5);
+    let series: Vec<Option<String>> = match spec.series {
+        Some(c) => table.distinct(c).into_iter().map(Some).collect(),
+        None => vec![None],
+    };
+    let column = spec.series.unwrap_or("");
+    let mut all_y = Vec::new();
+    let mut latest_parts = Vec::new();
+    for (k, s) in series.iter().enumerate() {
+        let colour = palette::SERIES[k % palette::SERIES.len()];
+        // Row of each period in this series, looked up once rather than scanned for
+        // every point (a national monthly series has hundreds of periods).
+        let rows: std::collections::HashMap<&str, usize> = (0..table.rows.len())
+            .filter(|&r| {
+                s.as_deref()
+                    .is_none_or(|s| table.text(r, column) == Some(s))
+            })
+            .filter_map(|r| table.text(r, "period").map(|p| (p, r)))
+            .collect();
+        let row_at = |p: &str| rows.get(p).copied();
+        let get = |p: &str, c: &str| row_at(p).and_then(|r| table.number(r, c));
+        let points: Vec<(f64, Option<f64>)> = periods
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (i as f64, get(p, "value")))
+            .collect();
+        let band: Vec<(f64, Option<f64>, Option<f64>)> = periods
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (i as f64, get(p, "lower_95"), get(p, "upper_95")))
+            .collect();
+        all_y.extend(points.iter().filter_map(|p| p.1));
+        all_y.extend(band.iter().filter_map(|b| b.2));
+        if let Some(p) = periods.iter().rev().find(|p| get(p, "value").is_some()) {
+            latest_parts.push((
+                s.clone().unwrap_or_default(),
+                p.clone(),
+                get(p, "value"),
+                get(p, "lower_95"),
+                get(p, "upper_95"),
+            ));
+        }
+        model.layers.push(Layer::Band {
+            color: colour,
+            points: band,
+        });
+        model.layers.push(Layer::Line {
+            name: Some(s.clone().unwrap_or_else(|| "Rate ratio".into())),
+            color: colour,
+            points: points.clone(),
+            dashed: false,
+            width: 2.0,
+            step: false,
+        });
+        model.layers.push(Layer::Points {
+            points: points
+                .iter()
+                .filter_map(|(x, y)| y.map(|y| (*x, y, colour)))
+                .collect(),
+            size: 3.0,
+        });
+    }
+    let ratio = indicator.estimate == Some(Estimate::RateRatio);
+    if ratio {
+        model.layers.push(Layer::Line {
+            name: Some("Equal rates (1)".into()),
+            color: palette::INK,
+            points: vec![(-0.5, Some(1.0)), (periods.len() as f64 - 0.5, Some(1.0))],
+            dashed: true,
+            width: 1.0,
+            step: false,
+        });
+        all_y.push(1.0);
+    }
+    model.y_range = y_range(all_y.into_iter());
+    let ci = |lo: Option<f64>, hi: Option<f64>| match (lo, hi) {
+        (Some(l), Some(h)) => format!(" (95% CI {}–{})", round(l), round(h)),
+        _ => String::new(),
+    };
+    model.description = if latest_parts.is_empty() {
+        "No period has data to show.".into()
+    } else if ratio {
+        let (_, p, v, lo, hi) = &latest_parts[0];
+        let first = periods.iter().find_map(|q| {
+            (0..table.rows.len())
+                .find(|&r| table.text(r, "period") == Some(q.as_str()))
+                .and_then(|r| table.number(r, "value"))
+                .map(|v| (q.clone(), v))
+        });
+        // The groups compared are the indicator's to name (its title); the chart says
+        // only what any ratio means.
+        let unit = if indicator.unit.is_empty() {
+            "ratio"
+        } else {
+            indicator.unit.as_str()
+        };
+        let mut s = format!(
+            "In {} the {unit} was {}{}; 1 would mean equal rates.",
+            pretty_period(p),
+            v.map_or("–".into(), round),
+            ci(*lo, *hi)
+        );
+        if let Some((q, v0)) = first
+            && q != *p
+            && v.is_some()
+        {
+            s.push_str(&format!(" In {} it was {}.", pretty_period(&q), round(v0)));
+        }
+        s
+    } else {
+        let parts: Vec<String> = latest_parts
+            .iter()
+            .map(|(s, p, v, lo, hi)| {
+                format!(
+                    "{s} {}{} in {}",
+                    v.map_or("–".into(), round),
+                    ci(*lo, *hi),
+                    pretty_period(p)
+                )
+            })
+            .collect();
+        format!("Latest {}: {}.", indicator.unit, parts.join("; "))
+    };
+    model
+}
