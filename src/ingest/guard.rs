@@ -10,6 +10,8 @@
 //! Only values whose check character verifies are treated as NHIs, so that ward or batch
 //! codes which merely look like one (three letters, four digits) are not refused.
 
+use std::borrow::Cow;
+
 use unicode_normalization::UnicodeNormalization;
 use unicode_security::confusable_detection::skeleton;
 
@@ -275,26 +277,34 @@ pub fn is_valid_nhi(value: &str) -> bool {
     }
 }
 
-/// Text as the value checks read it: NFKC (full-width and other compatibility forms to
-/// ASCII), uppercase, and a letter from another script that looks like one Latin letter
-/// replaced by it. ASCII digits are left alone (the skeleton would turn `0` into `O`).
-fn normalise_value(text: &str) -> Vec<char> {
+/// Text as the value checks read it, one byte a character. ASCII is read as it is
+/// (`is_valid_nhi` ignores case), without a copy: nearly every cell is ASCII, and this
+/// runs on every cell of every extract. Other text goes through NFKC (full-width forms
+/// to ASCII); then a letter from another script that looks like one Latin letter or
+/// digit becomes it, a dash `-`, a space ` `, and anything else a byte that ends a run.
+/// ASCII digits are never folded (the skeleton would turn `0` into `O`).
+fn normalise_value(text: &str) -> Cow<'_, [u8]> {
+    if text.is_ascii() {
+        return Cow::Borrowed(text.as_bytes());
+    }
     let mut out = Vec::with_capacity(text.len());
     for c in text.nfkc() {
         if c.is_ascii() {
-            out.push(c.to_ascii_uppercase());
-            continue;
-        }
-        let mut s = skeleton(c.encode_utf8(&mut [0; 4])).collect::<String>();
-        s.make_ascii_uppercase();
-        let mut chars = s.chars();
-        match (chars.next(), chars.next()) {
-            (Some(one), None) if one.is_ascii_alphanumeric() => out.push(one),
-            (Some(_), _) if c.is_alphanumeric() => out.push(c),
-            _ => out.push(if c.is_whitespace() { ' ' } else { c }),
+            out.push(c as u8);
+        } else if ('\u{2010}'..='\u{2015}').contains(&c) {
+            out.push(b'-');
+        } else if c.is_whitespace() {
+            out.push(b' ');
+        } else {
+            let mut utf8 = [0; 4];
+            let mut folded = skeleton(c.encode_utf8(&mut utf8));
+            match (folded.next(), folded.next()) {
+                (Some(one), None) if one.is_ascii_alphanumeric() => out.push(one as u8),
+                _ => out.push(0),
+            }
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 /// How two runs of letters and digits are joined in text.
@@ -316,26 +326,31 @@ pub fn contains_nhi(text: &str) -> bool {
     if text.len() < 7 {
         return false;
     }
-    let chars = normalise_value(text);
-    // Runs of ASCII letters and digits, and the gap before each.
-    let mut runs: Vec<(String, Gap)> = Vec::new();
+    let bytes = normalise_value(text);
+    // An NHI has three letters and at least two digits; most cells (codes, times,
+    // numbers) have not, and need no closer look.
+    let digits = bytes.iter().filter(|b| b.is_ascii_digit()).count();
+    let letters = bytes.iter().filter(|b| b.is_ascii_alphabetic()).count();
+    if digits < 2 || letters < 3 {
+        return false;
+    }
+    // Runs of ASCII letters and digits (start, end), and the gap before each.
+    let mut runs: Vec<(usize, usize, Gap)> = Vec::new();
     let mut gap = Gap::Break;
     let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c.is_ascii_alphanumeric() {
-            let mut run = String::new();
-            while i < chars.len() && chars[i].is_ascii_alphanumeric() {
-                run.push(chars[i]);
+    while i < bytes.len() {
+        if bytes[i].is_ascii_alphanumeric() {
+            let start = i;
+            while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
                 i += 1;
             }
-            runs.push((run, gap));
+            runs.push((start, i, gap));
             gap = Gap::Space;
             continue;
         }
-        let this = match c {
-            ' ' | '\t' => Gap::Space,
-            '-' | '.' | '/' | '_' | '\u{2010}'..='\u{2015}' => Gap::Joiner,
+        let this = match bytes[i] {
+            b' ' | b'\t' => Gap::Space,
+            b'-' | b'.' | b'/' | b'_' => Gap::Joiner,
             _ => Gap::Break,
         };
         // A gap of several characters is as strong as its strongest break; two joiners in
@@ -352,20 +367,24 @@ pub fn contains_nhi(text: &str) -> bool {
     // successor when the successor's gap is a joiner.
     let n = runs.len();
     for start in 0..n {
-        if start > 0 && runs[start].1 == Gap::Joiner {
+        if start > 0 && runs[start].2 == Gap::Joiner {
             continue; // starts inside a joined code
         }
-        let mut candidate = String::new();
+        let mut candidate = [0u8; 7];
+        let mut len = 0;
         for end in start..n.min(start + 3) {
-            if end > start && runs[end].1 == Gap::Break {
+            let (from, to, gap) = runs[end];
+            if end > start && gap == Gap::Break {
                 break;
             }
-            candidate.push_str(&runs[end].0);
-            if candidate.len() > 7 {
+            if len + (to - from) > 7 {
                 break;
             }
-            let joined_after = runs.get(end + 1).is_some_and(|r| r.1 == Gap::Joiner);
-            if candidate.len() == 7 && !joined_after && is_valid_nhi(&candidate) {
+            candidate[len..len + (to - from)].copy_from_slice(&bytes[from..to]);
+            len += to - from;
+            let joined_after = runs.get(end + 1).is_some_and(|r| r.2 == Gap::Joiner);
+            if len == 7 && !joined_after && std::str::from_utf8(&candidate).is_ok_and(is_valid_nhi)
+            {
                 return true;
             }
         }
@@ -386,11 +405,16 @@ pub fn looks_like_birth_date(text: &str) -> bool {
         return false;
     }
     let date = t.split(['T', ' ']).next().unwrap_or(t);
-    let parts: Vec<&str> = date.split(['-', '/', '.']).collect();
-    if parts.len() != 3
-        || parts
-            .iter()
-            .any(|p| p.is_empty() || p.len() > 4 || !p.bytes().all(|b| b.is_ascii_digit()))
+    let mut split = date.split(['-', '/', '.']);
+    let (Some(p0), Some(p1), Some(p2), None) =
+        (split.next(), split.next(), split.next(), split.next())
+    else {
+        return false;
+    };
+    let parts = [p0, p1, p2];
+    if parts
+        .iter()
+        .any(|p| p.is_empty() || p.len() > 4 || !p.bytes().all(|b| b.is_ascii_digit()))
     {
         return false;
     }

@@ -233,6 +233,7 @@ pub async fn warm(state: &AppState) {
         lake_version = ?current.source.lake_version,
         seconds = started.elapsed().as_secs_f64(),
         results = state.cache.len(),
+        result_bytes = state.cache.bytes(),
         "dashboards computed"
     );
 }

@@ -23,6 +23,15 @@ fn cases() -> u32 {
         .unwrap_or(64)
 }
 
+/// A runner of `AKO_FUZZ_CASES` cases that keeps no failure files in the tree.
+fn runner() -> TestRunner {
+    TestRunner::new(Config {
+        cases: cases(),
+        failure_persistence: None,
+        ..Config::default()
+    })
+}
+
 /// The first lines of a bundled sample file of each format, as seeds to mutate.
 fn seed(path: &str, lines: usize) -> Vec<u8> {
     let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap();
@@ -147,11 +156,7 @@ fn fuzz_format(sample: &str, profile: &str) {
         records > 0 && !refused,
         "{sample}: {records} records, {rejected} rejected"
     );
-    let mut runner = TestRunner::new(Config {
-        cases: cases(),
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let mut runner = runner();
     runner
         .run(&edits(), |edits| {
             let bytes = mutate(&seed, &edits);
@@ -206,11 +211,7 @@ fn the_analyst_table_reader_survives_mutations_and_noise() {
     let seed = b"period,numerator,denominator,label\n2024-01,3,120,a\n2024-02,\"5\",130,\"b, c\"\n\n2024-03,0,90,d\n".to_vec();
     let parsed = Table::parse("seed.csv", std::str::from_utf8(&seed).unwrap()).unwrap();
     assert_eq!(parsed.len(), 3);
-    let mut runner = TestRunner::new(Config {
-        cases: cases(),
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let mut runner = runner();
     runner
         .run(&edits(), |edits| {
             let bytes = mutate(&seed, &edits);

@@ -45,6 +45,17 @@ async fn assert_refused(f: &Fixture, file: &std::path::Path, expect_in_error: &[
     );
 }
 
+/// The CLI ingest succeeded (exit 0), its stderr shown if not.
+#[track_caller]
+fn assert_exit_0(out: &std::process::Output) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 async fn lake_with_one_episode() -> Fixture {
     let f = Fixture::new();
     f.ingest_reference().await;
@@ -130,12 +141,7 @@ async fn codes_shaped_like_an_nhi_with_a_wrong_check_digit_are_accepted() {
         .replace("TST-W1", "WRD1234")],
     );
     let out = f.cli_ingest(&[&file]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit_0(&out);
     assert_eq!(json_reports(&out.stdout)[0]["status"], "ingested");
 }
 
@@ -391,12 +397,7 @@ async fn json_arrays_are_walked() {
     // the same record without the extras lands, so the refusals above are the guard's
     let file = f.write("in/QTS/QTS_ok.jsonl", &format!("{}\n", record("")));
     let out = f.cli_ingest_args(&[&file], &["--profiles", profiles.to_str().unwrap()]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit_0(&out);
 }
 
 #[tokio::test]
@@ -444,12 +445,7 @@ async fn a_profiles_folder_among_the_inputs_is_not_read() {
     f.write("in/drop/profiles/evil.toml", &evil);
     let file = f.canonical("in/drop/TST/TST_more.csv", &[good_row("E2")]);
     let out = f.cli_ingest(&[&f.path("in/drop")]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit_0(&out);
     let reports = json_reports(&out.stdout);
     assert_eq!(reports.len(), 1, "{reports:?}");
     assert_eq!(reports[0]["file"], file.display().to_string());
@@ -477,12 +473,7 @@ async fn an_extract_replaces_only_the_organisation_of_its_folder() {
     // In its own folder, deeper down, the same rows land.
     let file = f.canonical("in/TST/2024/TST_2024-03b.csv", &[good_row("E2")]);
     let out = f.cli_ingest(&[&file]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit_0(&out);
 }
 
 #[tokio::test]
@@ -517,12 +508,7 @@ async fn a_symbolic_link_loop_among_the_inputs_is_walked_once() {
     let file = f.canonical("in/loopy/TST/TST_more.csv", &[good_row("E2")]);
     std::os::unix::fs::symlink(f.path("in/loopy"), f.path("in/loopy/TST/back")).unwrap();
     let out = f.cli_ingest(&[&f.path("in/loopy")]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit_0(&out);
     let reports = json_reports(&out.stdout);
     assert_eq!(reports.len(), 1, "{reports:?}");
     assert_eq!(reports[0]["file"], file.display().to_string());
