@@ -88,7 +88,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         catalog: &catalog,
         config: &config,
         compliance_dir: &rules_dir,
-        cache: derived::Cache::for_lake(&lake_dir, version),
+        store: derived::Store::for_lake(&lake_dir, version),
     };
     let episodes: i64 = runtime.block_on(async {
         let snap = lake.snapshot(None).await?;

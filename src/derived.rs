@@ -31,20 +31,22 @@ pub enum DerivedError {
     #[error("derived table cache: {0}")]
     Cache(String),
     #[error("reading the tables an indicator's SQL names: {0}")]
-    Sql(#[from] datafusion::error::DataFusionError),
+    Sql(Box<datafusion::error::DataFusionError>),
 }
+
+boxed_datafusion_error!(DerivedError, DerivedError::Sql);
 
 /// Where derived tables are kept between queries of one lake version.
 #[derive(Debug, Clone)]
-pub struct Cache {
+pub struct Store {
     pub dir: PathBuf,
     pub lake_version: i64,
 }
 
-impl Cache {
+impl Store {
     /// `<lake>/_derived` for a snapshot; `None` for an empty lake.
-    pub fn for_lake(lake_root: &Path, lake_version: Option<i64>) -> Option<Cache> {
-        lake_version.map(|v| Cache {
+    pub fn for_lake(lake_root: &Path, lake_version: Option<i64>) -> Option<Store> {
+        lake_version.map(|v| Store {
             dir: lake_root.join("_derived"),
             lake_version: v,
         })
@@ -106,7 +108,7 @@ pub struct Sources<'a> {
     pub catalog: &'a Catalog,
     pub config: &'a Config,
     pub compliance_dir: &'a Path,
-    pub cache: Option<Cache>,
+    pub store: Option<Store>,
 }
 
 fn hash(parts: &[&str]) -> String {
@@ -194,11 +196,11 @@ pub async fn register_for(
         let sets = RuleSet::load_dir(sources.compliance_dir)?;
         let key = hash(&[&format!("{sets:?}")]);
         let flags = sources
-            .cache
+            .store
             .as_ref()
             .map(|c| c.path(compliance::TABLE, &key));
         let counts = sources
-            .cache
+            .store
             .as_ref()
             .map(|c| c.path(compliance::COUNTS, &key));
         let cached = from_cache(ctx, compliance::TABLE, flags.as_deref()).await?
@@ -216,7 +218,7 @@ pub async fn register_for(
             .map(|i| i.sql.as_str())
             .unwrap_or("");
         let key = hash(&[&format!("{:?}", sources.config.peers), profile_sql]);
-        let path = sources.cache.as_ref().map(|c| c.path(peers::TABLE, &key));
+        let path = sources.store.as_ref().map(|c| c.path(peers::TABLE, &key));
         if !from_cache(ctx, peers::TABLE, path.as_deref()).await? {
             let batch = peers::batch(ctx, sources.catalog, &sources.config.peers).await?;
             save_and_register(ctx, peers::TABLE, batch, path.as_deref())?;

@@ -35,13 +35,15 @@ pub enum DeviantsError {
     Catalog(#[from] CatalogError),
     #[error(transparent)]
     Derived(#[from] Box<DerivedError>),
-    #[error("reading rates: {0}")]
-    Lake(#[from] Box<crate::lake::LakeError>),
+    #[error(transparent)]
+    Ideas(#[from] crate::ideas::IdeasError),
     #[error("reading rates: {0}")]
     Arrow(#[from] datafusion::arrow::error::ArrowError),
     #[error("reading rates: {0}")]
-    Query(#[from] datafusion::error::DataFusionError),
+    Query(Box<datafusion::error::DataFusionError>),
 }
+
+boxed_datafusion_error!(DeviantsError, DeviantsError::Query);
 
 /// One organisation flagged on one piece of evidence (**contract**:
 /// `{org_code, indicator, evidence}`).
@@ -352,7 +354,7 @@ pub async fn find(
     options: &DeviantOptions,
 ) -> Result<Vec<Deviant>, DeviantsError> {
     let months = months(ctx, sources).await?;
-    let ideas = crate::lake::change_ideas(ctx).await.map_err(Box::new)?;
+    let ideas = crate::ideas::from_lake(ctx, sources.catalog).await?;
     let mut out = funnel_deviants(&months, options);
     out.extend(spc_deviants(&months, &ideas, options));
     out.sort_by(|a, b| a.org_code.cmp(&b.org_code));

@@ -60,12 +60,7 @@ pub enum LakeError {
     BadAsOf(String),
 }
 
-// Boxed so that every Result carrying a LakeError stays small.
-impl From<DataFusionError> for LakeError {
-    fn from(e: DataFusionError) -> Self {
-        LakeError::DataFusion(Box::new(e))
-    }
-}
+boxed_datafusion_error!(LakeError, LakeError::DataFusion);
 
 fn delta(table: &str) -> impl FnOnce(DeltaTableError) -> LakeError + '_ {
     move |source| LakeError::Delta {
@@ -482,37 +477,6 @@ impl Lake {
 /// approach i64::MAX).
 fn version_of(table: &DeltaTable) -> i64 {
     table.version().map_or(-1, |v| v as i64)
-}
-
-/// Every dated change idea (PDSA cycle) in a session's lake: organisation, start date
-/// (`YYYY-MM-DD`) and title, by organisation and date.
-pub async fn change_ideas(
-    ctx: &SessionContext,
-) -> Result<Vec<crate::model::ChangeIdea>, LakeError> {
-    let batches = ctx
-        .sql(
-            "SELECT org_code, CAST(started AS VARCHAR) AS started_on, title FROM change_ideas \
-             ORDER BY org_code, started_on",
-        )
-        .await?
-        .collect()
-        .await?;
-    let mut out = Vec::new();
-    for b in &batches {
-        let (o, s, t) = (
-            crate::table::string_column(b, "org_code")?,
-            crate::table::string_column(b, "started_on")?,
-            crate::table::string_column(b, "title")?,
-        );
-        for i in 0..b.num_rows() {
-            out.push(crate::model::ChangeIdea {
-                org_code: o.value(i).to_string(),
-                started: s.value(i).to_string(),
-                title: t.value(i).to_string(),
-            });
-        }
-    }
-    Ok(out)
 }
 
 async fn register_delta(

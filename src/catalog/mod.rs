@@ -70,7 +70,7 @@ pub enum CatalogError {
     #[error("indicator {indicator}: {source}")]
     Query {
         indicator: String,
-        source: DataFusionError,
+        source: Box<DataFusionError>,
     },
 }
 
@@ -514,6 +514,14 @@ impl Indicator {
             .collect()
     }
 
+    /// An engine error, named for this indicator.
+    fn query_error(&self) -> impl Fn(DataFusionError) -> CatalogError + Copy + '_ {
+        |source| CatalogError::Query {
+            indicator: self.name.clone(),
+            source: Box::new(source),
+        }
+    }
+
     /// The indicator's SQL planned in `ctx` with its parameters bound as values.
     async fn frame(
         &self,
@@ -521,10 +529,7 @@ impl Indicator {
         given: &[(String, String)],
     ) -> Result<DataFrame, CatalogError> {
         let values = self.bind(given)?;
-        let query = |source| CatalogError::Query {
-            indicator: self.name.clone(),
-            source,
-        };
+        let query = self.query_error();
         let df = ctx.sql(&self.sql).await.map_err(query)?;
         if values.is_empty() {
             Ok(df)
@@ -541,10 +546,7 @@ impl Indicator {
         ctx: &SessionContext,
         given: &[(String, String)],
     ) -> Result<String, CatalogError> {
-        let query = |source| CatalogError::Query {
-            indicator: self.name.clone(),
-            source,
-        };
+        let query = self.query_error();
         let batches = self
             .frame(ctx, given)
             .await?
@@ -569,10 +571,7 @@ impl Indicator {
         ctx: &SessionContext,
         given: &[(String, String)],
     ) -> Result<Vec<RecordBatch>, CatalogError> {
-        let query = |source| CatalogError::Query {
-            indicator: self.name.clone(),
-            source,
-        };
+        let query = self.query_error();
         let mut df = self.frame(ctx, given).await?;
         for m in &self.measures {
             if df.schema().field_with_unqualified_name(&m.column).is_err() {

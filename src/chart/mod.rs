@@ -1,6 +1,6 @@
 //! Charts QI teams trust, drawn with plotters: SPC and run charts with their signals,
-//! funnel plots, ranked intervals and equity trends. A chart is first a [`Model`] (what
-//! to draw and a sentence saying what it shows), then SVG or PNG from the same model, so
+//! funnel plots, ranked intervals and equity trends. A chart is first a [`Figure`] (what
+//! to draw and a sentence saying what it shows), then SVG or PNG from the same figure, so
 //! the picture, the download and the screen-reader text cannot disagree.
 
 use plotters::prelude::*;
@@ -54,9 +54,9 @@ pub struct Spec<'a> {
     pub series: Option<&'a str>,
 }
 
-pub mod model;
+pub mod figure;
 
-pub use model::{Model, build};
+pub use figure::{Figure, build};
 
 /// Okabe–Ito colours: told apart with every common colour-vision deficiency.
 pub mod palette {
@@ -88,27 +88,30 @@ fn err<E: std::fmt::Debug>(e: E) -> ChartError {
     ChartError(format!("{e:?}"))
 }
 
-/// The chart as SVG text. The model's description is the SVG's `<desc>` and title its
+/// The chart as SVG text. The figure's description is the SVG's `<desc>` and title its
 /// `<title>`, for screen readers and for anyone who opens the file on its own.
-pub fn svg(model: &Model) -> Result<String, ChartError> {
+pub fn svg(figure: &Figure) -> Result<String, ChartError> {
     fonts();
     let mut text = String::new();
     {
-        let root = SVGBackend::with_string(&mut text, model.size).into_drawing_area();
-        draw_with(&root, model, 1.0)?;
+        let root = SVGBackend::with_string(&mut text, figure.size).into_drawing_area();
+        draw_with(&root, figure, 1.0)?;
         root.present().map_err(err)?;
     }
     let head = format!(
         "<title>{}</title><desc>{}</desc>",
-        escape(&model.title),
-        escape(&model.description)
+        escape(&figure.title),
+        escape(&figure.description)
     );
     Ok(match text.find('>') {
         Some(end) => {
             let (open, rest) = text.split_at(end + 1);
             let open = open.replacen(
                 "<svg ",
-                &format!("<svg role=\"img\" aria-label=\"{}\" ", escape(&model.title)),
+                &format!(
+                    "<svg role=\"img\" aria-label=\"{}\" ",
+                    escape(&figure.title)
+                ),
                 1,
             );
             format!("{open}{head}{rest}")
@@ -118,13 +121,13 @@ pub fn svg(model: &Model) -> Result<String, ChartError> {
 }
 
 /// The chart as a PNG file's bytes, twice the SVG's size for sharp slides.
-pub fn png(model: &Model) -> Result<Vec<u8>, ChartError> {
+pub fn png(figure: &Figure) -> Result<Vec<u8>, ChartError> {
     fonts();
-    let (w, h) = (model.size.0 * 2, model.size.1 * 2);
+    let (w, h) = (figure.size.0 * 2, figure.size.1 * 2);
     let mut rgb = vec![255u8; (w * h * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
-        draw_with(&root, model, 2.0)?;
+        draw_with(&root, figure, 2.0)?;
         root.present().map_err(err)?;
     }
     let mut out = Vec::new();
@@ -157,22 +160,22 @@ fn escape(s: &str) -> String {
 
 fn draw_with<DB: DrawingBackend>(
     root: &DrawingArea<DB, plotters::coord::Shift>,
-    model: &Model,
+    figure: &Figure,
     scale: f64,
 ) -> Result<(), ChartError> {
-    use model::Layer;
+    use figure::Layer;
     let px = |v: f64| (v * scale).round() as i32;
     let pxu = |v: f64| (v * scale).round() as u32;
     root.fill(&WHITE).map_err(err)?;
-    let (x0, x1) = model.x_range;
-    let (y0, y1) = model.y_range;
+    let (x0, x1) = figure.x_range;
+    let (y0, y1) = figure.y_range;
     let mut chart = ChartBuilder::on(root)
         .caption(
-            &model.title,
+            &figure.title,
             ("sans-serif", pxu(17.0)).into_font().color(&palette::INK),
         )
         .margin(px(10.0))
-        .x_label_area_size(px(if model.categories.is_empty() {
+        .x_label_area_size(px(if figure.categories.is_empty() {
             40.0
         } else {
             70.0
@@ -180,15 +183,15 @@ fn draw_with<DB: DrawingBackend>(
         .y_label_area_size(px(62.0))
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(err)?;
-    let categories = model.categories.clone();
+    let categories = figure.categories.clone();
     let label_font = ("sans-serif", pxu(11.0)).into_font().color(&palette::INK);
     let mut mesh = chart.configure_mesh();
     mesh.light_line_style(RGBColor(235, 235, 235))
         .bold_line_style(RGBColor(220, 220, 220))
         .axis_desc_style(("sans-serif", pxu(12.0)).into_font().color(&palette::INK))
         .label_style(label_font.clone())
-        .y_desc(&model.unit)
-        .x_desc(&model.x_label);
+        .y_desc(&figure.unit)
+        .x_desc(&figure.x_label);
     let formatter = move |x: &f64| {
         if categories.is_empty() {
             crate::table::format_number(*x)
@@ -201,14 +204,14 @@ fn draw_with<DB: DrawingBackend>(
             }
         }
     };
-    if !model.categories.is_empty() {
-        mesh.x_labels(model.categories.len().min(14));
+    if !figure.categories.is_empty() {
+        mesh.x_labels(figure.categories.len().min(14));
     }
     mesh.x_label_formatter(&formatter).draw().map_err(err)?;
-    for layer in &model.layers {
-        draw_layer(&mut chart, layer, scale, model.x_range, model.y_range)?;
+    for layer in &figure.layers {
+        draw_layer(&mut chart, layer, scale, figure.x_range, figure.y_range)?;
     }
-    if model
+    if figure
         .layers
         .iter()
         .any(|l| matches!(l, Layer::Line { name: Some(_), .. }))
@@ -222,10 +225,10 @@ fn draw_with<DB: DrawingBackend>(
             .draw()
             .map_err(err)?;
     }
-    if !model.footer.is_empty() {
+    if !figure.footer.is_empty() {
         root.draw(&Text::new(
-            model.footer.clone(),
-            (px(8.0), px(model.size.1 as f64 - 14.0)),
+            figure.footer.clone(),
+            (px(8.0), px(figure.size.1 as f64 - 14.0)),
             ("sans-serif", pxu(10.0)).into_font().color(&palette::GREY),
         ))
         .map_err(err)?;
@@ -240,15 +243,15 @@ type Plot<'a, DB> = ChartContext<
     Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
 >;
 
-/// Draws one layer of a chart's model.
+/// Draws one layer of a chart's figure.
 fn draw_layer<DB: DrawingBackend>(
     chart: &mut Plot<'_, DB>,
-    layer: &model::Layer,
+    layer: &figure::Layer,
     scale: f64,
     (x0, x1): (f64, f64),
     (y0, y1): (f64, f64),
 ) -> Result<(), ChartError> {
-    use model::Layer;
+    use figure::Layer;
     let px = |v: f64| (v * scale).round() as i32;
     let pxu = |v: f64| (v * scale).round() as u32;
     match layer {

@@ -236,7 +236,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 catalog: &catalog,
                 config: &config,
                 compliance_dir: &compliance::default_dir(),
-                cache: derived::Cache::for_lake(&lake, snapshot.lake_version),
+                store: derived::Store::for_lake(&lake, snapshot.lake_version),
             };
             if explain {
                 let plan = derived::explain(&ctx, indicator, &given, &sources)

@@ -132,7 +132,7 @@ pub async fn deviants_command(a: DeviantsArgs) -> anyhow::Result<ExitCode> {
         catalog: &catalog,
         config: &config,
         compliance_dir: &ako::compliance::default_dir(),
-        cache: ako::derived::Cache::for_lake(&a.lake, snapshot.lake_version),
+        store: ako::derived::Store::for_lake(&a.lake, snapshot.lake_version),
     };
     let found = deviants::find(&ctx, &sources, &options).await?;
     match a.format {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
 
-use ako::analyst::{self, Report, Standard, Table};
+use ako::sheet::{self, Report, Sheet, Standard};
 use ako::stats::funnel::{FunnelOptions, FunnelType, Overdispersion};
 use ako::stats::level::parse_levels;
 use ako::stats::spc::{Chart, Convention, Direction, SpcOptions};
@@ -173,8 +173,8 @@ fn user(e: impl std::fmt::Display) -> anyhow::Error {
     anyhow::Error::new(UserError(e.to_string()))
 }
 
-fn read(io: &Io) -> anyhow::Result<Table> {
-    Table::read(&io.input).map_err(user)
+fn read(io: &Io) -> anyhow::Result<Sheet> {
+    Sheet::read(&io.input).map_err(user)
 }
 
 pub fn run(command: StatsCommand) -> anyhow::Result<ExitCode> {
@@ -209,7 +209,7 @@ pub fn run(command: StatsCommand) -> anyhow::Result<ExitCode> {
                 categorical: false,
             };
             let t = read(&a.io)?;
-            (analyst::spc_report(&t, options).map_err(user)?, a.io.format)
+            (sheet::spc_report(&t, options).map_err(user)?, a.io.format)
         }
         StatsCommand::Funnel(a) => {
             let options = FunnelOptions {
@@ -228,7 +228,7 @@ pub fn run(command: StatsCommand) -> anyhow::Result<ExitCode> {
             };
             let t = read(&a.io)?;
             (
-                analyst::funnel_report(&t, options).map_err(user)?,
+                sheet::funnel_report(&t, options).map_err(user)?,
                 a.io.format,
             )
         }
@@ -236,7 +236,7 @@ pub fn run(command: StatsCommand) -> anyhow::Result<ExitCode> {
             let levels = parse_levels(&a.conf).map_err(user)?;
             let t = read(&a.io)?;
             (
-                analyst::rate_report(&t, &levels, a.multiplier).map_err(user)?,
+                sheet::rate_report(&t, &levels, a.multiplier).map_err(user)?,
                 a.io.format,
             )
         }
@@ -244,7 +244,7 @@ pub fn run(command: StatsCommand) -> anyhow::Result<ExitCode> {
             let levels = parse_levels(&a.conf).map_err(user)?;
             let t = read(&a.io)?;
             (
-                analyst::proportion_report(&t, &levels, a.multiplier).map_err(user)?,
+                sheet::proportion_report(&t, &levels, a.multiplier).map_err(user)?,
                 a.io.format,
             )
         }
@@ -253,22 +253,19 @@ pub fn run(command: StatsCommand) -> anyhow::Result<ExitCode> {
             let standard = if a.standard.eq_ignore_ascii_case("esp2013") {
                 Standard::esp2013()
             } else {
-                let t = Table::read(std::path::Path::new(&a.standard)).map_err(user)?;
+                let t = Sheet::read(std::path::Path::new(&a.standard)).map_err(user)?;
                 Standard::from_table(&t).map_err(user)?
             };
             let t = read(&a.io)?;
             let report =
-                analyst::dsr_report(&t, &standard, &levels, a.multiplier, a.reference.as_deref())
+                sheet::dsr_report(&t, &standard, &levels, a.multiplier, a.reference.as_deref())
                     .map_err(user)?;
             (report, a.io.format)
         }
         StatsCommand::Ratio(a) => {
             let levels = parse_levels(&a.conf).map_err(user)?;
             let t = read(&a.io)?;
-            (
-                analyst::ratio_report(&t, &levels).map_err(user)?,
-                a.io.format,
-            )
+            (sheet::ratio_report(&t, &levels).map_err(user)?, a.io.format)
         }
     };
     write(&report, format)?;

@@ -31,8 +31,10 @@ pub enum ComplianceError {
     #[error(transparent)]
     Rules(#[from] RulesError),
     #[error("reading episodes for compliance: {0}")]
-    Query(#[from] datafusion::error::DataFusionError),
+    Query(Box<datafusion::error::DataFusionError>),
 }
+
+boxed_datafusion_error!(ComplianceError, ComplianceError::Query);
 
 fn text(n: &str) -> Field {
     Field::new(n, DataType::Utf8, false)

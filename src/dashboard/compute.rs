@@ -184,7 +184,7 @@ impl Cache {
             catalog: &source.catalog,
             config: &source.config,
             compliance_dir: &source.compliance_dir,
-            cache: derived::Cache::for_lake(&source.lake_root, source.lake_version),
+            store: derived::Store::for_lake(&source.lake_root, source.lake_version),
         };
         let batches = derived::run(&source.ctx, indicator, params, &sources).await?;
         let table = Arc::new(Table::from_batches(&batches)?);

@@ -7,80 +7,28 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::model::{AGE_BANDS, Jurisdiction, Setting};
 
-/// DHB, code, population 2020/21, Māori population 2020/21 (Ministry of Health
-/// projections, as in `shared/reference/nz_dhb_population_2020_21.csv`), and an
-/// approximate Pacific share used only to shape synthetic data.
-const NZ_DHBS: [(&str, &str, u32, u32, f64); 20] = [
-    ("Auckland", "AKL", 507_370, 41_330, 0.11),
-    ("Bay of Plenty", "BOP", 265_110, 68_690, 0.02),
-    ("Canterbury", "CAN", 585_000, 58_270, 0.03),
-    ("Capital and Coast", "CCD", 325_540, 38_640, 0.08),
-    ("Counties Manukau", "CMH", 598_520, 97_470, 0.21),
-    ("Hawkes Bay", "HBY", 179_050, 49_990, 0.04),
-    ("Hutt", "HUT", 159_490, 28_690, 0.09),
-    ("Lakes", "LKS", 118_000, 44_150, 0.03),
-    ("MidCentral", "MCE", 187_840, 40_200, 0.03),
-    ("Nelson Marlborough", "NLM", 161_610, 18_320, 0.02),
-    ("Northland", "NTH", 195_290, 71_360, 0.02),
-    ("South Canterbury", "SCA", 62_090, 5_790, 0.01),
-    ("Southern", "SOU", 350_940, 38_190, 0.02),
-    ("Tairawhiti", "TRW", 51_025, 27_800, 0.02),
-    ("Taranaki", "TKI", 125_100, 26_050, 0.02),
-    ("Waikato", "WKO", 440_240, 107_710, 0.03),
-    ("Wairarapa", "WRP", 49_010, 9_050, 0.02),
-    ("Waitemata", "WTM", 643_020, 64_910, 0.07),
-    ("West Coast", "WCO", 32_395, 4_080, 0.01),
-    ("Whanganui", "WNU", 68_740, 19_410, 0.03),
-];
+/// The organisations, one a row: the 20 NZ DHBs with their real 2020/21 populations and
+/// Māori populations (Ministry of Health projections, as in
+/// `shared/reference/nz_dhb_population_2020_21.csv`) and an approximate Pacific share
+/// used only to shape synthetic data; then five invented Australian services, so every
+/// jurisdiction's rules have data to judge (no real service's figures are implied).
+/// `services` are the specialist units beyond adult beds; `export` the source format.
+const ORGANISATIONS: &str = include_str!("organisations.csv");
 
-/// Synthetic Australian services so every jurisdiction's rules have data to judge.
-/// Names are invented; no real service's figures are implied.
-const AU_ORGS: [(&str, &str, Jurisdiction, u32, &str); 5] = [
-    (
-        "QLD-MN",
-        "Brisbane North AMHS (synthetic)",
-        Jurisdiction::Qld,
-        1_050_000,
-        "Metro North",
-    ),
-    (
-        "QLD-GC",
-        "Gold Coast AMHS (synthetic)",
-        Jurisdiction::Qld,
-        640_000,
-        "Gold Coast",
-    ),
-    (
-        "QLD-TV",
-        "Townsville AMHS (synthetic)",
-        Jurisdiction::Qld,
-        250_000,
-        "North Queensland",
-    ),
-    (
-        "NSW-HD",
-        "Harbour Disability Services (synthetic)",
-        Jurisdiction::Nsw,
-        180_000,
-        "Sydney",
-    ),
-    (
-        "NSW-RD",
-        "Riverina Disability Supports (synthetic)",
-        Jurisdiction::Nsw,
-        90_000,
-        "Riverina",
-    ),
-];
-
-/// DHBs with a regional forensic service, a child and youth unit, or an intellectual
-/// disability (ID(CCR)) secure service, and those counted rural.
-const FORENSIC: [&str; 5] = ["WTM", "CCD", "CAN", "WKO", "SOU"];
-const YOUTH: [&str; 3] = ["AKL", "CCD", "CAN"];
-const IDCCR: [&str; 3] = ["CCD", "WTM", "CAN"];
-/// Organisations exporting the vendor JSON Lines format.
-const JSONL_EXPORTERS: [&str; 6] = ["HBY", "SCA", "TKI", "WNU", "NLM", "QLD-TV"];
-const RURAL: [&str; 6] = ["WCO", "WRP", "SCA", "TRW", "WNU", "NLM"];
+/// One row of [`ORGANISATIONS`].
+#[derive(Debug, serde::Deserialize)]
+struct Row {
+    code: String,
+    name: String,
+    jurisdiction: String,
+    region: String,
+    population: u32,
+    maori_population: Option<u32>,
+    pacific_share: Option<f64>,
+    services: String,
+    rural: String,
+    export: String,
+}
 
 /// How an organisation's rate moves over the period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,29 +126,51 @@ pub fn ethnic_shares(org: &Org) -> Vec<(&'static str, f64)> {
 
 /// Builds the organisations. `months` is the number of months in the period.
 pub fn organisations(rng: &mut ChaCha8Rng, months: usize, scale: f64) -> Vec<Org> {
-    let mut orgs = Vec::new();
-    for (i, (name, code, pop, maori, pacific)) in NZ_DHBS.iter().enumerate() {
-        let mut tags = Vec::new();
-        let maori_share = f64::from(*maori) / f64::from(*pop);
-        let mut beds = vec![(
-            Setting::AdultInpatient,
-            ((f64::from(*pop) * 0.85 / 10_000.0 * scale).round() as u32).max(6),
-        )];
-        if FORENSIC.contains(code) {
+    let mut orgs: Vec<Org> = csv::Reader::from_reader(ORGANISATIONS.as_bytes())
+        .deserialize::<Row>()
+        .map(|row| {
+            org(
+                row.expect("the bundled organisations table is valid"),
+                scale,
+            )
+        })
+        .collect();
+    // Rates: around the AIHW national range (about 6–9 seclusion events per 1,000 bed
+    // days), with a few organisations far outside it.
+    for org in &mut orgs {
+        let z: f64 = rng.random_range(-1.0..1.0);
+        org.base_rate = 7.0 * (0.35 * z).exp();
+        org.maori_ratio = rng.random_range(1.6..3.6);
+    }
+    scenario(&mut orgs, months);
+    orgs
+}
+
+/// An organisation as its row describes it, before rates and trends are drawn.
+fn org(row: Row, scale: f64) -> Org {
+    let jurisdiction = Jurisdiction::parse(&row.jurisdiction).expect("a known jurisdiction");
+    let pop = f64::from(row.population);
+    let maori_share = row.maori_population.map_or(0.012, |m| f64::from(m) / pop);
+    let services: Vec<&str> = row.services.split(';').filter(|s| !s.is_empty()).collect();
+    let has = |s: &str| services.contains(&s);
+    let beds_at =
+        |per_10k: f64, least: u32| ((pop * per_10k / 10_000.0 * scale).round() as u32).max(least);
+    let mut tags = Vec::new();
+    let mut beds = Vec::new();
+    if jurisdiction == Jurisdiction::Nz {
+        beds.push((Setting::AdultInpatient, beds_at(0.85, 6)));
+        if has("forensic") {
             tags.push("forensic_unit");
-            beds.push((
-                Setting::Forensic,
-                ((f64::from(*pop) * 0.25 / 10_000.0 * scale).round() as u32).max(8),
-            ));
+            beds.push((Setting::Forensic, beds_at(0.25, 8)));
         }
-        if YOUTH.contains(code) {
+        if has("youth") {
             tags.push("youth_unit");
             beds.push((
                 Setting::YouthInpatient,
                 (8.0 * scale).round().max(4.0) as u32,
             ));
         }
-        if IDCCR.contains(code) {
+        if has("idccr") {
             tags.push("idccr_service");
             beds.push((
                 Setting::IntellectualDisability,
@@ -210,141 +180,79 @@ pub fn organisations(rng: &mut ChaCha8Rng, months: usize, scale: f64) -> Vec<Org
         if maori_share >= 0.25 {
             tags.push("high_maori_share");
         }
-        if RURAL.contains(code) {
-            tags.push("rural");
-        }
-        // Smaller services export the verbose JSON Lines, keeping the sample small.
-        let export = if JSONL_EXPORTERS.contains(code) {
-            Export::Jsonl
-        } else if i % 2 == 0 {
-            Export::Coded
-        } else {
-            Export::Canonical
-        };
-        orgs.push(Org {
-            code: (*code).into(),
-            name: format!("{name} DHB"),
-            jurisdiction: Jurisdiction::Nz,
-            region: nz_region(code).into(),
-            population: *pop,
-            maori_share,
-            pacific_share: *pacific,
-            tags,
-            beds,
-            base_rate: 0.0,
-            maori_ratio: 1.0,
-            trend: Trend::Stable,
-            export,
-            missing: Vec::new(),
-            late: Vec::new(),
-        });
-    }
-    for (code, name, jurisdiction, pop, region) in AU_ORGS {
-        let setting = if jurisdiction == Jurisdiction::Nsw {
-            Setting::DisabilityResidential
-        } else {
-            Setting::AdultInpatient
-        };
-        let per_10k = if jurisdiction == Jurisdiction::Nsw {
-            1.2
-        } else {
-            1.1
-        };
-        let mut beds = vec![(
-            setting,
-            ((f64::from(pop) * per_10k / 10_000.0 * scale).round() as u32).max(6),
-        )];
-        let mut tags = Vec::new();
-        if code == "QLD-MN" {
+    } else if jurisdiction == Jurisdiction::Nsw {
+        beds.push((Setting::DisabilityResidential, beds_at(1.2, 6)));
+    } else {
+        beds.push((Setting::AdultInpatient, beds_at(1.1, 6)));
+        if has("forensic") {
             tags.push("forensic_unit");
             beds.push((Setting::Forensic, (20.0 * scale).round() as u32));
         }
-        if code == "QLD-TV" || code == "NSW-RD" {
-            tags.push("rural");
-        }
-        orgs.push(Org {
-            code: code.into(),
-            name: name.into(),
-            jurisdiction,
-            region: region.into(),
-            population: pop,
-            maori_share: 0.012,
-            pacific_share: 0.01,
-            tags,
-            beds,
-            base_rate: 0.0,
-            maori_ratio: 1.0,
-            trend: Trend::Stable,
-            export: if JSONL_EXPORTERS.contains(&code) {
-                Export::Jsonl
-            } else {
-                Export::Canonical
-            },
-            missing: Vec::new(),
-            late: Vec::new(),
-        });
     }
+    if row.rural == "yes" {
+        tags.push("rural");
+    }
+    Org {
+        code: row.code,
+        name: row.name,
+        jurisdiction,
+        region: row.region,
+        population: row.population,
+        maori_share,
+        pacific_share: row.pacific_share.unwrap_or(0.01),
+        tags,
+        beds,
+        base_rate: 0.0,
+        maori_ratio: 1.0,
+        trend: Trend::Stable,
+        export: match row.export.as_str() {
+            "jsonl" => Export::Jsonl,
+            "coded" => Export::Coded,
+            _ => Export::Canonical,
+        },
+        missing: Vec::new(),
+        late: Vec::new(),
+    }
+}
 
-    // Rates: around the AIHW national range (about 6–9 seclusion events per 1,000 bed
-    // days), with a few organisations far outside it.
-    for org in &mut orgs {
-        let z: f64 = rng.random_range(-1.0..1.0);
-        org.base_rate = 7.0 * (0.35 * z).exp();
-        org.maori_ratio = rng.random_range(1.6..3.6);
-    }
-    let find = |orgs: &mut Vec<Org>, code: &str| {
-        orgs.iter()
-            .position(|o| o.code == code)
+/// What the sample is built to show: outliers, positive deviants (a step down after a
+/// dated change idea), organisations getting worse, and extracts missing or late.
+fn scenario(orgs: &mut [Org], months: usize) {
+    fn at<'a>(orgs: &'a mut [Org], code: &str) -> &'a mut Org {
+        orgs.iter_mut()
+            .find(|o| o.code == code)
             .expect("known code")
-    };
-    for (code, factor) in [("TRW", 3.2), ("LKS", 2.6), ("QLD-TV", 2.4), ("NLM", 0.25)] {
-        let i = find(&mut orgs, code);
-        orgs[i].base_rate *= factor;
     }
-    // Trends. Improvers step down after a dated change idea (the collaborative's
-    // positive deviants); a few get worse; the rest are stable.
-    for (code, at) in [
+    for (code, factor) in [("TRW", 3.2), ("LKS", 2.6), ("QLD-TV", 2.4), ("NLM", 0.25)] {
+        at(orgs, code).base_rate *= factor;
+    }
+    for (code, share) in [
         ("CMH", 0.45),
         ("HBY", 0.55),
         ("CAN", 0.40),
         ("QLD-GC", 0.5),
         ("NTH", 0.6),
     ] {
-        let i = find(&mut orgs, code);
-        orgs[i].trend = Trend::Improving {
-            month_index: (months as f64 * at) as usize,
+        at(orgs, code).trend = Trend::Improving {
+            month_index: (months as f64 * share) as usize,
         };
     }
     for (code, pct) in [("WKO", 170), ("MCE", 160), ("SOU", 150)] {
-        let i = find(&mut orgs, code);
-        orgs[i].trend = Trend::Worsening { factor_pct: pct };
+        at(orgs, code).trend = Trend::Worsening { factor_pct: pct };
     }
-    // Extracts that never arrived or arrived late.
     for (code, missing) in [
         ("WCO", vec![months / 3, months / 3 + 1]),
         ("TKI", vec![months - 5]),
         ("NSW-RD", vec![months / 2]),
     ] {
-        let i = find(&mut orgs, code);
-        orgs[i].missing = missing.into_iter().filter(|m| *m < months).collect();
+        at(orgs, code).missing = missing.into_iter().filter(|m| *m < months).collect();
     }
     for (code, late) in [
         ("WRP", vec![(2, 12), (9, 40)]),
         ("HUT", vec![(months / 2, 25)]),
         ("QLD-TV", vec![(5, 9)]),
     ] {
-        let i = find(&mut orgs, code);
-        orgs[i].late = late.into_iter().filter(|(m, _)| *m < months).collect();
-    }
-    orgs
-}
-
-fn nz_region(code: &str) -> &'static str {
-    match code {
-        "NTH" | "WTM" | "AKL" | "CMH" => "Northern",
-        "WKO" | "LKS" | "BOP" | "TRW" | "TKI" => "Midland",
-        "HBY" | "MCE" | "WNU" | "CCD" | "HUT" | "WRP" => "Central",
-        _ => "South Island",
+        at(orgs, code).late = late.into_iter().filter(|(m, _)| *m < months).collect();
     }
 }
 

@@ -111,11 +111,7 @@ pub enum IngestError {
     UnknownProfile { name: String, known: String },
 }
 
-impl From<datafusion::error::DataFusionError> for IngestError {
-    fn from(e: datafusion::error::DataFusionError) -> Self {
-        IngestError::DataFusion(Box::new(e))
-    }
-}
+boxed_datafusion_error!(IngestError, IngestError::DataFusion);
 
 /// How an ingest reports progress, in bytes of input read. The command line draws a bar
 /// with it; a server, a benchmark or a test passes `&()`, which reports nothing.

@@ -17,7 +17,7 @@ use crate::table::string_column;
 
 /// The profile an organisation is grouped on (from `queries/peer_profile.sql`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Profile {
+pub struct OrgProfile {
     pub org_code: String,
     pub population: f64,
     pub tags: Vec<String>,
@@ -78,7 +78,7 @@ pub async fn profiles(
     ctx: &datafusion::prelude::SessionContext,
     catalog: &Catalog,
     months: i64,
-) -> Result<Vec<Profile>, PeersError> {
+) -> Result<Vec<OrgProfile>, PeersError> {
     let indicator = catalog.get("peer_profile")?;
     let batches = indicator
         .run(ctx, &[("months".to_string(), months.to_string())])
@@ -106,7 +106,7 @@ pub async fn profiles(
             } else {
                 Vec::new()
             };
-            out.push(Profile {
+            out.push(OrgProfile {
                 org_code: codes.value(i).to_string(),
                 population: population[i].unwrap_or(0.0),
                 tags,
@@ -138,7 +138,7 @@ fn thousands(v: f64) -> String {
 }
 
 /// Size bands by population served.
-pub fn by_size(profiles: &[Profile], config: &PeersConfig) -> Vec<Group> {
+pub fn by_size(profiles: &[OrgProfile], config: &PeersConfig) -> Vec<Group> {
     let bands = &config.size_bands;
     let mut groups: Vec<Group> = bands
         .iter()
@@ -207,7 +207,7 @@ pub struct Challenge {
     pub features: Vec<String>,
 }
 
-fn raw_features(p: &Profile) -> [Option<f64>; 4] {
+fn raw_features(p: &OrgProfile) -> [Option<f64>; 4] {
     let log = |v: Option<f64>| v.filter(|v| *v > 0.0).map(f64::ln);
     [
         log(p.rate),
@@ -246,7 +246,7 @@ fn signed(z: f64) -> String {
 }
 
 /// Shared-challenge groups: Ward clustering of standardised indicators and tags.
-pub fn by_challenge(profiles: &[Profile], config: &PeersConfig) -> Challenge {
+pub fn by_challenge(profiles: &[OrgProfile], config: &PeersConfig) -> Challenge {
     let raw: Vec<[Option<f64>; 4]> = profiles.iter().map(raw_features).collect();
     let z = standardise(&raw);
     let tags: Vec<&str> = TAG_WORDS.iter().map(|(t, _)| *t).collect();

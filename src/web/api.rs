@@ -158,7 +158,7 @@ pub(crate) async fn api_panel(
     State(state): State<Arc<AppState>>,
     PanelAsk(r, d, panel): PanelAsk,
 ) -> Result<Response, ApiError> {
-    let model = r.shown.model(&state, &panel);
+    let figure = r.shown.figure(&state, &panel);
     let params: BTreeMap<_, _> = r
         .shown
         .params
@@ -172,7 +172,7 @@ pub(crate) async fn api_panel(
         &panel,
         r.current.source.lake_version,
         &r.shown,
-        &model,
+        &figure,
     );
     for (key, value) in [
         ("role", json!(r.viewer.role)),
@@ -192,7 +192,7 @@ pub fn panel_fields(
     panel: &Panel,
     lake_version: Option<i64>,
     shown: &Shown,
-    model: &chart::Model,
+    figure: &chart::Figure,
 ) -> serde_json::Map<String, serde_json::Value> {
     let indicator = indicator_of(&state.settings.catalog, panel);
     let body = json!({
@@ -205,8 +205,8 @@ pub fn panel_fields(
         "chart": panel.chart,
         "estimate": indicator.estimate.map(Estimate::name),
         "lake_version": lake_version,
-        "period": model.footer,
-        "description": model.description,
+        "period": figure.footer,
+        "description": figure.description,
         "suppressed": shown.suppressed(),
         "columns": shown.table.columns,
         "rows": shown.table.rows_json(),
@@ -267,12 +267,12 @@ pub(crate) async fn panel_chart(
         return Err(ApiError::not_found("chart: this panel is a table"));
     }
     let version = r.current.source.lake_version;
-    let model = r.shown.model(state, &panel);
+    let figure = r.shown.figure(state, &panel);
     if png {
         // Rasterising takes milliseconds of CPU: keep it off the request threads, and
         // no more at once than there are cores.
         let _core = state.rasters.acquire().await.map_err(internal)?;
-        let bytes = tokio::task::spawn_blocking(move || chart::png(&model))
+        let bytes = tokio::task::spawn_blocking(move || chart::png(&figure))
             .await
             .map_err(internal)?
             .map_err(internal)?;
@@ -282,7 +282,7 @@ pub(crate) async fn panel_chart(
             bytes,
         ))
     } else {
-        let svg = chart::svg(&model).map_err(internal)?;
+        let svg = chart::svg(&figure).map_err(internal)?;
         let name = download_name(&d, &panel, version, "svg").replace("attachment", "inline");
         Ok(download("image/svg+xml", name, svg))
     }

@@ -67,6 +67,16 @@ pub(crate) async fn request_id(
     response
 }
 
+/// `work` with the request's id and log span, for running it on another task (the
+/// workers): task-locals and spans stay with the task that set them.
+pub(crate) fn same_request<F: std::future::Future>(
+    work: F,
+) -> impl std::future::Future<Output = F::Output> {
+    use tracing::Instrument;
+    let id = REQUEST_ID.try_with(Clone::clone).unwrap_or_default();
+    REQUEST_ID.scope(id, work.instrument(tracing::Span::current()))
+}
+
 /// An error whose detail belongs in the log, not in front of the user: the client gets
 /// a short message and the request id that finds the detail.
 pub(super) fn internal(e: impl std::fmt::Display) -> ApiError {

@@ -20,7 +20,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::catalog::{Catalog, Estimate};
-use crate::chart::{self, model::Context};
+use crate::chart::{self, figure::Context};
 use crate::config::Config;
 use crate::dashboard::compute::{self, Access, Cache, Choices, Source};
 use crate::dashboard::{ChartKind, Dashboard, Dashboards, Panel, indicator_of};
@@ -37,6 +37,7 @@ pub mod publish;
 pub mod session;
 mod state;
 mod view;
+mod workers;
 
 use api::*;
 use auth::*;
@@ -115,7 +116,7 @@ async fn admit(
     next: axum::middleware::Next,
 ) -> Response {
     match state.in_flight.clone().try_acquire_owned() {
-        Ok(_permit) => next.run(request).await,
+        Ok(_permit) => state.workers.run(same_request(next.run(request))).await,
         Err(_) => {
             let mut r = ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -160,7 +161,8 @@ pub async fn serve(
         },
     });
     let watcher = state.clone();
-    let watch = tokio::spawn(async move {
+    // On the workers: warming computes every panel, and must not hold the acceptor.
+    let watch = state.workers.spawn(async move {
         warm(&watcher).await;
         let mut tick = tokio::time::interval(refresh);
         tick.tick().await;

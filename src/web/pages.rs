@@ -95,7 +95,7 @@ pub(super) struct PanelView {
 /// A panel as the page shows it: its chart inline, its data with withheld cells marked.
 pub(super) fn panel_view(
     panel: &Panel,
-    shown: Result<(&Shown, &chart::Model), &ApiError>,
+    shown: Result<(&Shown, &chart::Figure), &ApiError>,
 ) -> PanelView {
     let mut view = PanelView {
         id: panel.id.clone(),
@@ -112,15 +112,15 @@ pub(super) fn panel_view(
         is_table: !panel.chart.has_chart(),
     };
     match shown {
-        Ok((shown, model)) => {
+        Ok((shown, figure)) => {
             if panel.chart.has_chart() {
-                match chart::svg(model) {
+                match chart::svg(figure) {
                     Ok(svg) => view.svg = Some(svg),
                     Err(e) => view.error = Some(e.to_string()),
                 }
             }
-            view.description = model.description.clone();
-            view.footer = model.footer.clone();
+            view.description = figure.description.clone();
+            view.footer = figure.footer.clone();
             view.columns = shown.table.columns.clone();
             let reason = shown.table.col(suppress::REASON);
             view.rows = shown
@@ -158,7 +158,7 @@ pub async fn dashboard(
     for panel in &d.panels {
         let shown = show(&state, &current, d, panel, &viewer, &choices, &mut views).await;
         let view = match &shown {
-            Ok(shown) => panel_view(panel, Ok((shown, &shown.model(&state, panel)))),
+            Ok(shown) => panel_view(panel, Ok((shown, &shown.figure(&state, panel)))),
             Err(e) => panel_view(panel, Err(e)),
         };
         panels.push(view);

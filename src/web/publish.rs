@@ -73,19 +73,26 @@ pub async fn publish(state: &AppState, out: &Path) -> Result<Summary, WebError> 
                 .await
                 .map_err(|e| WebError::Refused(e.message().to_string()))?;
             let base = root.join(&d.id).join(&panel.id);
-            let model = shown.model(state, panel);
+            let figure = shown.figure(state, panel);
             // The page's inline SVG is the file's SVG: drawn once.
-            let mut view = panel_view(panel, Ok((&shown, &model)));
+            let mut view = panel_view(panel, Ok((&shown, &figure)));
             let mut links = BTreeMap::new();
             if let Some(svg) = &view.svg {
                 write(&base.with_extension("svg"), svg.as_bytes())?;
-                let png = chart::png(&model).map_err(|e| WebError::Refused(e.to_string()))?;
+                let png = chart::png(&figure).map_err(|e| WebError::Refused(e.to_string()))?;
                 write(&base.with_extension("png"), &png)?;
                 links.insert("svg", format!("{}.svg", panel.id));
                 links.insert("png", format!("{}.png", panel.id));
             }
             write(&base.with_extension("csv"), shown.table.to_csv().as_bytes())?;
-            let body = panel_fields(state, d, panel, current.source.lake_version, &shown, &model);
+            let body = panel_fields(
+                state,
+                d,
+                panel,
+                current.source.lake_version,
+                &shown,
+                &figure,
+            );
             write(
                 &base.with_extension("json"),
                 serde_json::to_string_pretty(&body)

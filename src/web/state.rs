@@ -7,12 +7,16 @@ pub enum WebError {
     #[error(transparent)]
     Lake(#[from] LakeError),
     #[error("reading organisations: {0}")]
-    Query(#[from] datafusion::error::DataFusionError),
+    Query(Box<datafusion::error::DataFusionError>),
+    #[error(transparent)]
+    Ideas(#[from] crate::ideas::IdeasError),
     #[error("{0}")]
     Refused(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
+
+boxed_datafusion_error!(WebError, WebError::Query);
 
 /// What the server serves.
 pub struct Settings {
@@ -53,6 +57,8 @@ pub struct AppState {
     pub(crate) in_flight: Arc<tokio::sync::Semaphore>,
     /// Charts rasterised at once: one per core, since each takes a core while it runs.
     pub(crate) rasters: Arc<tokio::sync::Semaphore>,
+    /// Where queries and drawing run, apart from the runtime that accepts connections.
+    pub(crate) workers: super::workers::Workers,
 }
 
 impl AppState {
@@ -72,6 +78,7 @@ impl AppState {
             rasters: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),
+            workers: super::workers::Workers::new()?,
             settings,
             current: RwLock::new(Arc::new(current)),
             cache: Cache::default(),
@@ -144,7 +151,7 @@ pub(crate) async fn load(
             .map(|r| (r[0].clone(), r[1].clone()))
             .collect::<Vec<_>>(),
     );
-    let ideas = crate::lake::change_ideas(&ctx).await?;
+    let ideas = crate::ideas::from_lake(&ctx, catalog).await?;
     let years = strings(
         &ctx,
         "SELECT DISTINCT substr(month, 1, 4) AS year FROM episodes ORDER BY year",

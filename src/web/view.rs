@@ -76,7 +76,7 @@ impl Shown {
 
     /// The panel's chart, drawn from the protected tables; built only by the outputs
     /// that show it or its description (not the CSV).
-    pub fn model(&self, state: &AppState, panel: &Panel) -> chart::Model {
+    pub fn figure(&self, state: &AppState, panel: &Panel) -> chart::Figure {
         let indicator = indicator_of(&state.settings.catalog, panel);
         chart::build(
             &panel.chart_spec(),

@@ -27,6 +27,19 @@ pub fn row(
     )
 }
 
+/// Runs `sql` on the lake at `dir`, as of `as_of` (the latest version without one).
+pub async fn sql_at(dir: &Path, sql: &str, as_of: Option<AsOf>) -> Vec<RecordBatch> {
+    let lake = Lake::open(dir).expect("open lake");
+    let snap = lake.snapshot(as_of.as_ref()).await.expect("snapshot");
+    let ctx = lake.session(&snap).await.expect("session");
+    ctx.sql(sql)
+        .await
+        .expect("plan")
+        .collect()
+        .await
+        .expect("run")
+}
+
 pub struct Fixture {
     pub dir: TempDir,
 }
@@ -151,15 +164,7 @@ impl Fixture {
     }
 
     pub async fn sql(&self, sql: &str, as_of: Option<AsOf>) -> Vec<RecordBatch> {
-        let lake = self.lake();
-        let snap = lake.snapshot(as_of.as_ref()).await.expect("snapshot");
-        let ctx = lake.session(&snap).await.expect("session");
-        ctx.sql(sql)
-            .await
-            .expect("plan")
-            .collect()
-            .await
-            .expect("run")
+        sql_at(&self.lake_dir(), sql, as_of).await
     }
 
     /// Runs an indicator from `queries/` and pretty-prints the result.
@@ -178,7 +183,7 @@ impl Fixture {
             catalog: &catalog,
             config: &config,
             compliance_dir: &Path::new(env!("CARGO_MANIFEST_DIR")).join("compliance"),
-            cache: None,
+            store: None,
         };
         let batches = ako::derived::run(
             &ctx,

@@ -7,10 +7,10 @@
 
 use std::path::Path;
 
-use ako::analyst::Table;
 use ako::ingest::profile::ProfileSet;
 use ako::ingest::source::{self, Item};
 use ako::ingest::validate::Validator;
+use ako::sheet::Sheet;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -209,14 +209,14 @@ fn the_json_lines_reader_survives_mutations_and_noise() {
 #[test]
 fn the_analyst_table_reader_survives_mutations_and_noise() {
     let seed = b"period,numerator,denominator,label\n2024-01,3,120,a\n2024-02,\"5\",130,\"b, c\"\n\n2024-03,0,90,d\n".to_vec();
-    let parsed = Table::parse("seed.csv", std::str::from_utf8(&seed).unwrap()).unwrap();
+    let parsed = Sheet::parse("seed.csv", std::str::from_utf8(&seed).unwrap()).unwrap();
     assert_eq!(parsed.len(), 3);
     let mut runner = runner();
     runner
         .run(&edits(), |edits| {
             let bytes = mutate(&seed, &edits);
             let text = String::from_utf8_lossy(&bytes);
-            if let Ok(t) = Table::parse("case.csv", &text) {
+            if let Ok(t) = Sheet::parse("case.csv", &text) {
                 // A table that reads can be asked for its numbers without panicking.
                 if let Ok(c) = t.column("numerator") {
                     for row in 0..t.len() {

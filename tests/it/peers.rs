@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use ako::config::{Config, PeersConfig};
-use ako::peers::{self, Group, Profile};
+use ako::peers::{self, Group, OrgProfile};
 use serde_json::Value;
 
 use crate::fixture::Fixture;
@@ -18,8 +18,8 @@ fn profile(
     ratio: f64,
     hours: f64,
     trend: f64,
-) -> Profile {
-    Profile {
+) -> OrgProfile {
+    OrgProfile {
         org_code: code.into(),
         population,
         tags: tags.iter().map(|t| t.to_string()).collect(),
@@ -86,7 +86,7 @@ fn bad_size_bands_are_refused() {
 }
 
 /// Three clear kinds of organisation, four of each, with small differences inside.
-fn three_kinds() -> Vec<Profile> {
+fn three_kinds() -> Vec<OrgProfile> {
     let mut orgs = Vec::new();
     for i in 0..4 {
         let d = i as f64 * 0.03;

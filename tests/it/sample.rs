@@ -5,10 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use ako::generate::{GenerateOptions, generate};
-use ako::ingest::{IngestOptions, Status};
+use ako::ingest::Status;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use crate::fixture::{Fixture, cells, pretty};
+use crate::fixture::{cells, pretty, sql_at};
 
 fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
@@ -81,16 +81,16 @@ fn another_seed_gives_another_sample() {
 
 #[tokio::test]
 async fn the_whole_sample_ingests_without_losing_a_row() {
-    let f = Fixture::new();
-    let out = f.path("sample");
+    // The shared lake holds the bundled sample, which is what the default options
+    // generate (tested above): the generator's summary says what it must hold.
+    let scratch = tempfile::tempdir().unwrap();
     let summary = generate(&GenerateOptions {
-        out: out.clone(),
+        out: scratch.path().join("sample"),
         ..Default::default()
     })
     .unwrap();
-    let reports = f
-        .ingest_with(&[&out], IngestOptions::for_bundle(&out))
-        .await;
+    let reports = crate::server::sample_reports();
+    let lake = crate::server::sample_lake();
     assert!(
         reports.iter().all(|r| r.status == Status::Ingested),
         "no file refused"
@@ -100,7 +100,7 @@ async fn the_whole_sample_ingests_without_losing_a_row() {
         .filter(|r| r.kind == ako::ingest::FileKind::Extract)
         .collect();
     assert_eq!(extracts.len(), summary.extract_files);
-    for r in &reports {
+    for r in reports {
         assert_eq!(r.rows_read, r.rows_accepted + r.rows_rejected, "{}", r.file);
     }
     let accepted: u64 = extracts.iter().map(|r| r.rows_accepted).sum();
@@ -121,7 +121,8 @@ async fn the_whole_sample_ingests_without_losing_a_row() {
 
     // every kind of bad row the generator makes is in the rejections table
     let reasons: BTreeMap<String, usize> = cells(
-        &f.sql(
+        &sql_at(
+            lake,
             "SELECT reason, count(*) AS n FROM rejections GROUP BY reason",
             None,
         )
@@ -144,7 +145,8 @@ async fn the_whole_sample_ingests_without_losing_a_row() {
 
     // the patterns users look for are present
     let seclusion = &cells(
-        &f.sql(
+        &sql_at(
+            lake,
             "SELECT count(DISTINCT practice) AS practices, \
                     count(*) FILTER (WHERE minor) AS minors, \
                     count(*) FILTER (WHERE practice = 'seclusion' AND to_unixtime(end_time) - to_unixtime(start_time) > 3 * 3600) AS over_3h, \
@@ -165,7 +167,8 @@ async fn the_whole_sample_ingests_without_losing_a_row() {
 
     // Māori rates are 1.5–4 times non-Māori nationally (NZ seclusion per 1,000 bed days)
     let rr: f64 = cells(
-        &f.sql(
+        &sql_at(
+            lake,
             "WITH e AS (SELECT ethnicity = 'maori' AS m, count(*) AS n FROM episodes WHERE practice = 'seclusion' AND jurisdiction = 'NZ' GROUP BY 1), \
                   b AS (SELECT ethnicity = 'maori' AS m, sum(bed_days) AS d FROM inpatient_activity a JOIN organisations o USING (org_code) WHERE o.jurisdiction = 'NZ' GROUP BY 1) \
              SELECT max(CASE WHEN e.m THEN e.n / CAST(b.d AS DOUBLE) END) / max(CASE WHEN NOT e.m THEN e.n / CAST(b.d AS DOUBLE) END) AS rr \
@@ -182,7 +185,7 @@ async fn the_whole_sample_ingests_without_losing_a_row() {
     );
 
     // missing extracts show as missing months
-    let missing = pretty(&f.sql("SELECT org_code, count(*) AS n FROM submissions WHERE received_date IS NULL GROUP BY org_code ORDER BY org_code", None).await);
+    let missing = pretty(&sql_at(lake, "SELECT org_code, count(*) AS n FROM submissions WHERE received_date IS NULL GROUP BY org_code ORDER BY org_code", None).await);
     assert!(
         missing.contains("WCO") && missing.contains("TKI"),
         "{missing}"
@@ -193,7 +196,7 @@ async fn the_whole_sample_ingests_without_losing_a_row() {
     let peers_json = |by: &str| {
         let out = crate::fixture::ako()
             .args(["peers", "--by", by, "--format", "json", "--lake"])
-            .arg(f.lake_dir())
+            .arg(lake)
             .output()
             .unwrap();
         assert!(
@@ -227,7 +230,7 @@ async fn the_whole_sample_ingests_without_losing_a_row() {
     // down: it is found as a positive deviant, with the change idea as evidence.
     let out = crate::fixture::ako()
         .args(["deviants", "--format", "json", "--lake"])
-        .arg(f.lake_dir())
+        .arg(lake)
         .output()
         .unwrap();
     assert!(
@@ -261,7 +264,7 @@ async fn the_whole_sample_ingests_without_losing_a_row() {
     // Another client reads the Parquet files directly: the episodes of a fresh lake
     // are exactly the accepted rows (no superseded files yet).
     let mut parquet_rows = 0usize;
-    let mut stack = vec![f.lake_dir().join("episodes")];
+    let mut stack = vec![lake.join("episodes")];
     while let Some(p) = stack.pop() {
         if p.is_dir() {
             if p.file_name().is_some_and(|n| n == "_delta_log") {

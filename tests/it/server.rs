@@ -9,15 +9,21 @@ use std::sync::{Arc, OnceLock};
 use ako::catalog::Catalog;
 use ako::config::Config;
 use ako::dashboard::Dashboards;
-use ako::ingest::{self, IngestOptions, Status};
+use ako::ingest::{self, FileReport, IngestOptions, Status};
 use ako::lake::Lake;
 use ako::privacy::tokens;
 use ako::web::{self, AppState, Settings};
 
-/// The bundled sample, ingested once into a lake kept for the whole run.
-pub fn sample_lake() -> &'static Path {
-    static LAKE: OnceLock<PathBuf> = OnceLock::new();
-    LAKE.get_or_init(|| {
+/// The bundled sample, ingested once into a lake kept for the whole run, with the
+/// ingest's report on every file.
+struct Sample {
+    dir: PathBuf,
+    reports: Vec<FileReport>,
+}
+
+fn sample() -> &'static Sample {
+    static SAMPLE: OnceLock<Sample> = OnceLock::new();
+    SAMPLE.get_or_init(|| {
         std::thread::spawn(|| {
             let dir = tempfile::Builder::new()
                 .prefix("ako-web-lake-")
@@ -25,10 +31,10 @@ pub fn sample_lake() -> &'static Path {
                 .expect("temp dir")
                 .keep();
             let rt = tokio::runtime::Runtime::new().expect("runtime");
-            rt.block_on(async {
+            let reports = rt.block_on(async {
                 let lake = Lake::open(&dir).expect("lake");
                 let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
-                let reports = ingest::ingest(
+                ingest::ingest(
                     &lake,
                     std::slice::from_ref(&sample),
                     &IngestOptions::for_bundle(&sample),
@@ -36,15 +42,25 @@ pub fn sample_lake() -> &'static Path {
                     &mut |_| {},
                 )
                 .await
-                .expect("the sample ingests");
-                assert!(reports.len() > 100, "the whole sample: {}", reports.len());
-                assert!(reports.iter().all(|r| r.status == Status::Ingested));
+                .expect("the sample ingests")
             });
-            dir
+            assert!(reports.len() > 100, "the whole sample: {}", reports.len());
+            assert!(reports.iter().all(|r| r.status == Status::Ingested));
+            Sample { dir, reports }
         })
         .join()
         .expect("ingest thread")
     })
+}
+
+/// The shared lake of the bundled sample.
+pub fn sample_lake() -> &'static Path {
+    &sample().dir
+}
+
+/// What ingesting the bundled sample reported, file by file.
+pub fn sample_reports() -> &'static [FileReport] {
+    &sample().reports
 }
 
 /// Tokens of the shared server, one per role (public has none).

@@ -1,7 +1,7 @@
 //! The options qicharts2 and NHSRplotthedots name (`part`, `exclude`, `freeze`) worked by
 //! hand, and property tests for invariants every method must keep.
 
-use ako::analyst::{self, Table};
+use ako::sheet::{self, Sheet};
 use ako::stats::dsr::dsr;
 use ako::stats::funnel::{self, FunnelOptions, FunnelType, Overdispersion};
 use ako::stats::rates::{self, exact_poisson, wilson};
@@ -191,8 +191,8 @@ proptest! {
             shuffled.swap(i, (state % (i as u64 + 1)) as usize);
         }
         let options = SpcOptions { chart: Chart::I, ..Default::default() };
-        let a = analyst::spc_report(&Table::parse("a", &table(&rows)).unwrap(), options.clone()).unwrap();
-        let b = analyst::spc_report(&Table::parse("b", &table(&shuffled)).unwrap(), options).unwrap();
+        let a = sheet::spc_report(&Sheet::parse("a", &table(&rows)).unwrap(), options.clone()).unwrap();
+        let b = sheet::spc_report(&Sheet::parse("b", &table(&shuffled)).unwrap(), options).unwrap();
         prop_assert_eq!(a.json(), b.json());
     }
 
@@ -245,7 +245,7 @@ proptest! {
     ) {
         let counts: Vec<f64> = bands.iter().map(|b| b.0 as f64).collect();
         let pops: Vec<f64> = bands.iter().map(|b| b.1 as f64).collect();
-        let weights: Vec<f64> = ako::analyst::ESP2013.iter().map(|b| b.1).collect();
+        let weights: Vec<f64> = ako::sheet::ESP2013.iter().map(|b| b.1).collect();
         let d = dsr(&counts, &pops, &weights, &[Level::P95], 100_000.0).unwrap();
         let g = d.gamma[0];
         prop_assert!(g.lower.unwrap() <= d.value * (1.0 + 1e-12) && d.value <= g.upper.unwrap());

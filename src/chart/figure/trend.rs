@@ -7,13 +7,13 @@ pub(super) fn trend_model(
     indicator: &Indicator,
     table: &Table,
     ctx: &Context,
-) -> Model {
-    let mut model = empty(indicator, "");
+) -> Figure {
+    let mut figure = empty(indicator, "");
     let mut periods: Vec<String> = table.distinct("period");
     periods.sort();
-    model.footer = footer(&periods, ctx);
-    model.categories = periods.clone();
-    model.x_range = (-0.5, periods.len().max(1) as f64 - 0.5);
+    figure.footer = footer(&periods, ctx);
+    figure.categories = periods.clone();
+    figure.x_range = (-0.5, periods.len().max(1) as f64 - 0.5);
     let series: Vec<Option<String>> = match spec.series {
         Some(c) => table.distinct(c).into_iter().map(Some).collect(),
         None => vec![None],
@@ -55,11 +55,11 @@ pub(super) fn trend_model(
                 get(p, "upper_95"),
             ));
         }
-        model.layers.push(Layer::Band {
+        figure.layers.push(Layer::Band {
             color: colour,
             points: band,
         });
-        model.layers.push(Layer::Line {
+        figure.layers.push(Layer::Line {
             name: Some(s.clone().unwrap_or_else(|| "Rate ratio".into())),
             color: colour,
             points: points.clone(),
@@ -67,7 +67,7 @@ pub(super) fn trend_model(
             width: 2.0,
             step: false,
         });
-        model.layers.push(Layer::Points {
+        figure.layers.push(Layer::Points {
             points: points
                 .iter()
                 .filter_map(|(x, y)| y.map(|y| (*x, y, colour)))
@@ -77,7 +77,7 @@ pub(super) fn trend_model(
     }
     let ratio = indicator.estimate == Some(Estimate::RateRatio);
     if ratio {
-        model.layers.push(Layer::Line {
+        figure.layers.push(Layer::Line {
             name: Some("Equal rates (1)".into()),
             color: palette::INK,
             points: vec![(-0.5, Some(1.0)), (periods.len() as f64 - 0.5, Some(1.0))],
@@ -87,12 +87,12 @@ pub(super) fn trend_model(
         });
         all_y.push(1.0);
     }
-    model.y_range = y_range(all_y.into_iter());
+    figure.y_range = y_range(all_y.into_iter());
     let ci = |lo: Option<f64>, hi: Option<f64>| match (lo, hi) {
         (Some(l), Some(h)) => format!(" (95% CI {}–{})", round(l), round(h)),
         _ => String::new(),
     };
-    model.description = if latest_parts.is_empty() {
+    figure.description = if latest_parts.is_empty() {
         "No period has data to show.".into()
     } else if ratio {
         let (_, p, v, lo, hi) = &latest_parts[0];
@@ -136,5 +136,5 @@ pub(super) fn trend_model(
             .collect();
         format!("Latest {}: {}.", indicator.unit, parts.join("; "))
     };
-    model
+    figure
 }

@@ -1,4 +1,4 @@
-//! `ako stats`: the statistics engine over an analyst's own CSV table. Reads the table,
+//! `ako stats`: the statistics engine over an analyst's own table (a sheet). Reads the sheet,
 //! checks every cell, runs the method and shapes the output (**contract**).
 
 pub mod input;
@@ -15,7 +15,7 @@ use crate::stats::ratio;
 use crate::stats::spc::{self, SpcOptions};
 use crate::stats::{Level, StatsError};
 
-pub use input::{InputError, Table};
+pub use input::{InputError, Sheet};
 pub use output::{Node, Report};
 
 impl From<StatsError> for InputError {
@@ -73,7 +73,7 @@ fn looks_like_local_date(text: &str) -> bool {
 /// are sorted (a chart is read in time order, whatever order the rows came in); labels
 /// keep the order written. A repeated x is refused: in an extract it is a double
 /// submission far more often than two subgroups meant to be summed.
-fn x_axis(t: &Table) -> Result<(Vec<usize>, XKind), InputError> {
+fn x_axis(t: &Sheet) -> Result<(Vec<usize>, XKind), InputError> {
     let col = t.column("x")?;
     let mut texts = Vec::with_capacity(t.len());
     for row in 0..t.len() {
@@ -136,7 +136,7 @@ fn x_axis(t: &Table) -> Result<(Vec<usize>, XKind), InputError> {
 }
 
 /// `ako stats spc`. `options.categorical` is set from the x column.
-pub fn spc_report(t: &Table, mut options: SpcOptions) -> Result<Report, InputError> {
+pub fn spc_report(t: &Sheet, mut options: SpcOptions) -> Result<Report, InputError> {
     if t.is_empty() {
         return Err(InputError::Method(format!(
             "{}: no rows to chart",
@@ -270,7 +270,7 @@ pub fn spc_report(t: &Table, mut options: SpcOptions) -> Result<Report, InputErr
     })
 }
 
-fn unique_units(t: &Table, col: input::Column) -> Result<Vec<String>, InputError> {
+fn unique_units(t: &Sheet, col: input::Column) -> Result<Vec<String>, InputError> {
     let mut seen: HashMap<&str, usize> = HashMap::new();
     let mut units = Vec::with_capacity(t.len());
     for row in 0..t.len() {
@@ -290,7 +290,7 @@ fn push_interval(row: &mut Node, prefix: &str, i: &Interval) {
 }
 
 /// `ako stats funnel`.
-pub fn funnel_report(t: &Table, options: FunnelOptions) -> Result<Report, InputError> {
+pub fn funnel_report(t: &Sheet, options: FunnelOptions) -> Result<Report, InputError> {
     if t.is_empty() {
         return Err(InputError::Method(format!(
             "{}: no units to compare",
@@ -370,13 +370,13 @@ pub fn funnel_report(t: &Table, options: FunnelOptions) -> Result<Report, InputE
 }
 
 /// `ako stats rate`: Poisson rates, exact below 10 events and Byar from 10.
-pub fn rate_report(t: &Table, levels: &[Level], multiplier: f64) -> Result<Report, InputError> {
+pub fn rate_report(t: &Sheet, levels: &[Level], multiplier: f64) -> Result<Report, InputError> {
     count_report(t, levels, multiplier, false)
 }
 
 /// `ako stats proportion`: Wilson intervals.
 pub fn proportion_report(
-    t: &Table,
+    t: &Sheet,
     levels: &[Level],
     multiplier: f64,
 ) -> Result<Report, InputError> {
@@ -384,7 +384,7 @@ pub fn proportion_report(
 }
 
 fn count_report(
-    t: &Table,
+    t: &Sheet,
     levels: &[Level],
     multiplier: f64,
     proportion: bool,
@@ -466,7 +466,7 @@ impl Standard {
     }
 
     /// A table with columns `age_band,weight`.
-    pub fn from_table(t: &Table) -> Result<Standard, InputError> {
+    pub fn from_table(t: &Sheet) -> Result<Standard, InputError> {
         let (band_col, weight_col) = (t.column("age_band")?, t.column("weight")?);
         let mut bands: Vec<(String, f64)> = Vec::with_capacity(t.len());
         for row in 0..t.len() {
@@ -497,7 +497,7 @@ impl Standard {
 /// `ako stats dsr`: directly standardised rates by unit, with Dobson and gamma limits and,
 /// given a reference unit, each unit's ratio to it.
 pub fn dsr_report(
-    t: &Table,
+    t: &Sheet,
     standard: &Standard,
     levels: &[Level],
     multiplier: f64,
@@ -616,7 +616,7 @@ pub fn dsr_report(
 }
 
 /// `ako stats ratio`: rate ratios a/pa over b/pb, Wald and exact.
-pub fn ratio_report(t: &Table, levels: &[Level]) -> Result<Report, InputError> {
+pub fn ratio_report(t: &Sheet, levels: &[Level]) -> Result<Report, InputError> {
     let label_col = t
         .optional_column("unit")
         .or_else(|| t.optional_column("label"));

@@ -2,11 +2,11 @@
 
 use super::*;
 
-pub(super) fn bars_model(indicator: &Indicator, table: &Table, ctx: &Context) -> Model {
-    let mut model = empty(indicator, "");
+pub(super) fn bars_model(indicator: &Indicator, table: &Table, ctx: &Context) -> Figure {
+    let mut figure = empty(indicator, "");
     let Some(latest) = latest_period(table) else {
-        model.description = "No period has data to rank.".into();
-        return model;
+        figure.description = "No period has data to rank.".into();
+        return figure;
     };
     let mut rows: Vec<usize> = (0..table.rows.len())
         .filter(|&r| table.text(r, "period") == Some(latest.as_str()))
@@ -18,9 +18,9 @@ pub(super) fn bars_model(indicator: &Indicator, table: &Table, ctx: &Context) ->
             .unwrap_or(0.0)
             .total_cmp(&table.number(b, "value").unwrap_or(0.0))
     });
-    model.footer = footer(std::slice::from_ref(&latest), ctx);
-    model.categories = rows.iter().map(|&r| unit_label(table, r)).collect();
-    model.x_range = (-0.6, rows.len().max(1) as f64 - 0.4);
+    figure.footer = footer(std::slice::from_ref(&latest), ctx);
+    figure.categories = rows.iter().map(|&r| unit_label(table, r)).collect();
+    figure.x_range = (-0.6, rows.len().max(1) as f64 - 0.4);
     let own = ctx.highlight.as_deref();
     let colour = |label: &str| {
         if Some(label) == own {
@@ -29,7 +29,7 @@ pub(super) fn bars_model(indicator: &Indicator, table: &Table, ctx: &Context) ->
             palette::GREY
         }
     };
-    model.layers.push(Layer::Bars {
+    figure.layers.push(Layer::Bars {
         color: palette::GREY,
         bars: rows
             .iter()
@@ -39,12 +39,12 @@ pub(super) fn bars_model(indicator: &Indicator, table: &Table, ctx: &Context) ->
                     i as f64,
                     table.number(r, "lower_95")?,
                     table.number(r, "upper_95")?,
-                    Some(colour(&model.categories[i])),
+                    Some(colour(&figure.categories[i])),
                 ))
             })
             .collect(),
     });
-    model.layers.push(Layer::Points {
+    figure.layers.push(Layer::Points {
         points: rows
             .iter()
             .enumerate()
@@ -52,13 +52,13 @@ pub(super) fn bars_model(indicator: &Indicator, table: &Table, ctx: &Context) ->
                 (
                     i as f64,
                     table.number(r, "value").unwrap_or(0.0),
-                    colour(&model.categories[i]),
+                    colour(&figure.categories[i]),
                 )
             })
             .collect(),
         size: 4.5,
     });
-    model.y_range = y_range(
+    figure.y_range = y_range(
         rows.iter()
             .flat_map(|&r| ["value", "lower_95", "upper_95"].map(|c| table.number(r, c)))
             .flatten(),
@@ -67,13 +67,13 @@ pub(super) fn bars_model(indicator: &Indicator, table: &Table, ctx: &Context) ->
         let r = rows[i];
         format!(
             "{} {} (95% CI {}–{})",
-            model.categories[i],
+            figure.categories[i],
             round(table.number(r, "value").unwrap_or(0.0)),
             table.number(r, "lower_95").map_or("–".into(), round),
             table.number(r, "upper_95").map_or("–".into(), round)
         )
     };
-    model.description = if rows.is_empty() {
+    figure.description = if rows.is_empty() {
         format!("{}: nothing to rank.", pretty_period(&latest))
     } else {
         let mut s = format!(
@@ -82,7 +82,7 @@ pub(super) fn bars_model(indicator: &Indicator, table: &Table, ctx: &Context) ->
             describe(0),
             describe(rows.len() - 1)
         );
-        if let Some(i) = own.and_then(|o| model.categories.iter().position(|c| c == o)) {
+        if let Some(i) = own.and_then(|o| figure.categories.iter().position(|c| c == o)) {
             s.push_str(&format!(
                 " {} ranks {} of {}.",
                 describe(i),
@@ -92,5 +92,5 @@ pub(super) fn bars_model(indicator: &Indicator, table: &Table, ctx: &Context) ->
         }
         s
     };
-    model
+    figure
 }

@@ -2,11 +2,11 @@
 
 use super::*;
 
-pub(super) fn funnel_model(indicator: &Indicator, table: &Table, ctx: &Context) -> Model {
-    let mut model = empty(indicator, "");
+pub(super) fn funnel_model(indicator: &Indicator, table: &Table, ctx: &Context) -> Figure {
+    let mut figure = empty(indicator, "");
     let Some(latest) = latest_period(table) else {
-        model.description = "No period has data to plot.".into();
-        return model;
+        figure.description = "No period has data to plot.".into();
+        return figure;
     };
     let rows: Vec<usize> = (0..table.rows.len())
         .filter(|&r| {
@@ -15,15 +15,15 @@ pub(super) fn funnel_model(indicator: &Indicator, table: &Table, ctx: &Context) 
                 && table.number(r, "denominator").is_some_and(|d| d > 0.0)
         })
         .collect();
-    model.footer = footer(std::slice::from_ref(&latest), ctx);
-    model.x_label = "Denominator (size)".into();
+    figure.footer = footer(std::slice::from_ref(&latest), ctx);
+    figure.x_label = "Denominator (size)".into();
     if rows.len() < 3 {
-        model.description = format!(
+        figure.description = format!(
             "{}: {} organisations with data; a funnel needs at least 3.",
             pretty_period(&latest),
             rows.len()
         );
-        return model;
+        return figure;
     }
     let nums: Vec<f64> = rows
         .iter()
@@ -48,8 +48,8 @@ pub(super) fn funnel_model(indicator: &Indicator, table: &Table, ctx: &Context) 
     let f = match funnel::funnel(&nums, &dens, &options) {
         Ok(f) => f,
         Err(e) => {
-            model.description = format!("No funnel: {e}.");
-            return model;
+            figure.description = format!("No funnel: {e}.");
+            return figure;
         }
     };
     let target = f.target;
@@ -64,7 +64,7 @@ pub(super) fn funnel_model(indicator: &Indicator, table: &Table, ctx: &Context) 
                     (dens[i], if side == 0 { l.0 } else { l.1 })
                 })
                 .collect();
-            model.layers.push(Layer::Line {
+            figure.layers.push(Layer::Line {
                 name: named.then(|| name.to_string()),
                 color: palette::GREY,
                 points,
@@ -75,7 +75,7 @@ pub(super) fn funnel_model(indicator: &Indicator, table: &Table, ctx: &Context) 
         }
     }
     let (xmin, xmax) = (dens[order[0]], dens[*order.last().expect("3 units")]);
-    model.layers.push(Layer::Line {
+    figure.layers.push(Layer::Line {
         name: Some(format!("Pooled {}", round(target))),
         color: palette::INK,
         points: vec![(xmin, Some(target)), (xmax, Some(target))],
@@ -99,7 +99,7 @@ pub(super) fn funnel_model(indicator: &Indicator, table: &Table, ctx: &Context) 
         };
         points.push((dens[i], v, colour));
         if ctx.highlight.as_deref() == Some(label.as_str()) || f.units[i].outlier[1] {
-            model.layers.push(Layer::Label {
+            figure.layers.push(Layer::Label {
                 x: dens[i],
                 y: v,
                 text: format!("  {label}"),
@@ -111,10 +111,10 @@ pub(super) fn funnel_model(indicator: &Indicator, table: &Table, ctx: &Context) 
     {
         points.push((dens[i], f.units[i].value.unwrap_or(0.0), palette::BLUE));
     }
-    model.layers.push(Layer::Points { points, size: 4.0 });
+    figure.layers.push(Layer::Points { points, size: 4.0 });
     let pad = (xmax - xmin) * 0.05;
-    model.x_range = (0.0f64.max(xmin - pad), xmax + pad);
-    model.y_range = y_range(
+    figure.x_range = (0.0f64.max(xmin - pad), xmax + pad);
+    figure.y_range = y_range(
         f.units
             .iter()
             .flat_map(|u| {
@@ -131,7 +131,7 @@ pub(super) fn funnel_model(indicator: &Indicator, table: &Table, ctx: &Context) 
             v.join(", ")
         }
     };
-    model.description = format!(
+    figure.description = format!(
         "{}: of {} organisations, {} above the 99.8% limit ({}) and {} below it ({}), around the pooled {} {}{}.",
         pretty_period(&latest),
         rows.len(),
@@ -147,5 +147,5 @@ pub(super) fn funnel_model(indicator: &Indicator, table: &Table, ctx: &Context) 
             ""
         }
     );
-    model
+    figure
 }

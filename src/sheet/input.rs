@@ -19,7 +19,7 @@ pub enum InputError {
         source: std::io::Error,
     },
     #[error("{file}: {message}")]
-    Table { file: String, message: String },
+    Sheet { file: String, message: String },
     #[error("{file} line {line}, column '{column}': {message}")]
     Cell {
         file: String,
@@ -33,7 +33,7 @@ pub enum InputError {
 
 /// An analyst's table, read whole (they are small: a row per month or per organisation).
 #[derive(Debug)]
-pub struct Table {
+pub struct Sheet {
     name: String,
     headers: Vec<String>,
     index: HashMap<String, usize>,
@@ -50,9 +50,9 @@ struct Record {
 #[derive(Debug, Clone, Copy)]
 pub struct Column(usize);
 
-impl Table {
+impl Sheet {
     /// Reads `path`, or standard input for `-`.
-    pub fn read(path: &Path) -> Result<Table, InputError> {
+    pub fn read(path: &Path) -> Result<Sheet, InputError> {
         let name = if path == Path::new("-") {
             "<stdin>".to_string()
         } else {
@@ -71,17 +71,17 @@ impl Table {
             source,
         })?;
         if text.len() as u64 > limit {
-            return Err(InputError::Table {
+            return Err(InputError::Sheet {
                 file: name,
                 message: format!("larger than the {} MiB ako reads as one table", limit >> 20),
             });
         }
-        Table::parse(&name, &text)
+        Sheet::parse(&name, &text)
     }
 
-    pub fn parse(name: &str, text: &str) -> Result<Table, InputError> {
+    pub fn parse(name: &str, text: &str) -> Result<Sheet, InputError> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let table_error = |message: String| InputError::Table {
+        let table_error = |message: String| InputError::Sheet {
             file: name.to_string(),
             message,
         };
@@ -156,7 +156,7 @@ impl Table {
                 fields: record.iter().map(str::to_string).collect(),
             });
         }
-        Ok(Table {
+        Ok(Sheet {
             name: name.to_string(),
             headers,
             index,
@@ -178,7 +178,7 @@ impl Table {
 
     /// A required column.
     pub fn column(&self, name: &str) -> Result<Column, InputError> {
-        self.optional_column(name).ok_or_else(|| InputError::Table {
+        self.optional_column(name).ok_or_else(|| InputError::Sheet {
             file: self.name.clone(),
             message: format!(
                 "no column '{name}' (the header has: {})",
@@ -196,7 +196,7 @@ impl Table {
         names
             .iter()
             .find_map(|n| self.optional_column(n))
-            .ok_or_else(|| InputError::Table {
+            .ok_or_else(|| InputError::Sheet {
                 file: self.name.clone(),
                 message: format!(
                     "no column {} (the header has: {})",
@@ -290,7 +290,7 @@ impl Table {
     }
 }
 
-fn check_count(t: &Table, row: usize, column: Column, v: f64) -> Result<f64, InputError> {
+fn check_count(t: &Sheet, row: usize, column: Column, v: f64) -> Result<f64, InputError> {
     if v < 0.0 {
         Err(t.cell_error(row, column, format!("{v} is a negative count")))
     } else {
@@ -298,7 +298,7 @@ fn check_count(t: &Table, row: usize, column: Column, v: f64) -> Result<f64, Inp
     }
 }
 
-fn check_denominator(t: &Table, row: usize, column: Column, v: f64) -> Result<f64, InputError> {
+fn check_denominator(t: &Sheet, row: usize, column: Column, v: f64) -> Result<f64, InputError> {
     if v == 0.0 {
         Err(t.cell_error(row, column, "is a zero denominator"))
     } else if v < 0.0 {
@@ -314,7 +314,7 @@ mod tests {
 
     #[test]
     fn reads_quotes_blank_lines_and_a_bom() {
-        let t = Table::parse(
+        let t = Sheet::parse(
             "t.csv",
             "\u{feff}Unit, Count ,denominator\n\n\"Te Whatu, Ora\",3,\"1000\"\n\nB,,5\n",
         )
@@ -338,7 +338,7 @@ mod tests {
 
     #[test]
     fn names_the_cell_of_a_bad_value() {
-        let t = Table::parse("t.csv", "unit,count,denominator\nA,-1,0\nB,x,\"1,5\"\n").unwrap();
+        let t = Sheet::parse("t.csv", "unit,count,denominator\nA,-1,0\nB,x,\"1,5\"\n").unwrap();
         let (c, d) = (t.column("count").unwrap(), t.column("denominator").unwrap());
         assert_eq!(
             t.count(0, c).unwrap_err().to_string(),

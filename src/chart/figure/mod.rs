@@ -74,7 +74,7 @@ pub enum Layer {
 
 /// A chart, ready to draw.
 #[derive(Debug, Clone)]
-pub struct Model {
+pub struct Figure {
     pub title: String,
     pub unit: String,
     pub x_label: String,
@@ -154,8 +154,8 @@ pub fn build(
     table: &Table,
     compare: Option<&Table>,
     ctx: &Context,
-) -> Model {
-    let mut model = match spec.kind {
+) -> Figure {
+    let mut figure = match spec.kind {
         ChartKind::Spc | ChartKind::Run => spc_model(spec, indicator, table, compare, ctx),
         ChartKind::Funnel => funnel_model(indicator, table, ctx),
         ChartKind::CiBars => bars_model(indicator, table, ctx),
@@ -169,29 +169,29 @@ pub fn build(
         }
     };
     if table.rows.is_empty() {
-        model.description = spec
+        figure.description = spec
             .empty
             .unwrap_or("Nothing to show for these choices.")
             .to_string();
     }
-    model.title = spec.title.to_string();
+    figure.title = spec.title.to_string();
     if !spec.wide {
-        model.size = (640, 420);
+        figure.size = (640, 420);
     }
-    if model.unit.is_empty() {
-        model.unit = indicator.unit.clone();
+    if figure.unit.is_empty() {
+        figure.unit = indicator.unit.clone();
     }
     if ctx.suppressed > 0 {
-        model.description.push_str(&format!(
+        figure.description.push_str(&format!(
             " {} cells are withheld because they rest on fewer than 6 people or events.",
             ctx.suppressed
         ));
     }
-    model
+    figure
 }
 
-fn empty(indicator: &Indicator, why: &str) -> Model {
-    Model {
+fn empty(indicator: &Indicator, why: &str) -> Figure {
+    Figure {
         title: String::new(),
         unit: indicator.unit.clone(),
         x_label: String::new(),

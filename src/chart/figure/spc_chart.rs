@@ -11,7 +11,7 @@ pub(super) fn spc_model(
     table: &Table,
     compare: Option<&Table>,
     ctx: &Context,
-) -> Model {
+) -> Figure {
     let (rows, series) = one_series(table, ctx.highlight.as_deref());
     let periods: Vec<String> = rows
         .iter()
@@ -23,7 +23,7 @@ pub(super) fn spc_model(
         .copied()
         .filter(|&r| table.number(r, "value").is_some())
         .collect();
-    let mut model = Model {
+    let mut figure = Figure {
         title: String::new(),
         unit: indicator.unit.clone(),
         x_label: String::new(),
@@ -36,7 +36,7 @@ pub(super) fn spc_model(
         size: (crate::chart::WIDTH, crate::chart::HEIGHT),
     };
     if usable.len() < 3 {
-        model.description = format!(
+        figure.description = format!(
             "{}: too few periods with data for an SPC chart ({} of {}).",
             if series.is_empty() {
                 "This series"
@@ -46,14 +46,14 @@ pub(super) fn spc_model(
             usable.len(),
             periods.len()
         );
-        return model;
+        return figure;
     }
     let options = spc_options(spec, indicator);
     let result = match spc_calculation(&options, table, &usable) {
         Ok(r) => r,
         Err(e) => {
-            model.description = format!("No SPC chart: {e}.");
-            return model;
+            figure.description = format!("No SPC chart: {e}.");
+            return figure;
         }
     };
     // Each usable row's place on the x axis (withheld periods keep their place, empty).
@@ -73,9 +73,9 @@ pub(super) fn spc_model(
         chart: options.chart,
         convention: options.convention,
     };
-    spc_layers(&mut model, &drawn, compare, ctx);
-    model.description = spc_sentence(&drawn, indicator);
-    model
+    spc_layers(&mut figure, &drawn, compare, ctx);
+    figure.description = spc_sentence(&drawn, indicator);
+    figure
 }
 
 /// The chart and rules a panel asks for. Making Data Count puts every measure, rates
@@ -139,7 +139,12 @@ pub(super) struct Drawn<'a> {
 
 /// Centre line, limits, the comparison line, the series, its points coloured by signal,
 /// and the change ideas as markers.
-pub(super) fn spc_layers(model: &mut Model, d: &Drawn<'_>, compare: Option<&Table>, ctx: &Context) {
+pub(super) fn spc_layers(
+    figure: &mut Figure,
+    d: &Drawn<'_>,
+    compare: Option<&Table>,
+    ctx: &Context,
+) {
     let (result, xs, periods, series, chart, convention) =
         (d.result, d.xs, d.periods, d.series, d.chart, d.convention);
     let line = |f: &dyn Fn(&spc::Point) -> Option<f64>| -> Vec<(f64, Option<f64>)> {
@@ -150,7 +155,7 @@ pub(super) fn spc_layers(model: &mut Model, d: &Drawn<'_>, compare: Option<&Tabl
     };
     let step = matches!(chart, Chart::U | Chart::P);
     let runs_signal = result.summary.runs_signal == Some(true);
-    model.layers.push(Layer::Line {
+    figure.layers.push(Layer::Line {
         name: Some(
             if chart == Chart::Run {
                 "Median"
@@ -177,7 +182,7 @@ pub(super) fn spc_layers(model: &mut Model, d: &Drawn<'_>, compare: Option<&Tabl
             ),
             (&|p: &spc::Point| p.lcl, None),
         ] {
-            model.layers.push(Layer::Line {
+            figure.layers.push(Layer::Line {
                 name: name.map(String::from),
                 color: palette::GREY,
                 points: line(f),
@@ -201,7 +206,7 @@ pub(super) fn spc_layers(model: &mut Model, d: &Drawn<'_>, compare: Option<&Tabl
             })
             .collect();
         if points.iter().any(|(_, v)| v.is_some()) {
-            model.layers.push(Layer::Line {
+            figure.layers.push(Layer::Line {
                 name: Some(if cname.is_empty() {
                     "Peer group pooled".to_string()
                 } else {
@@ -215,7 +220,7 @@ pub(super) fn spc_layers(model: &mut Model, d: &Drawn<'_>, compare: Option<&Tabl
             });
         }
     }
-    model.layers.push(Layer::Line {
+    figure.layers.push(Layer::Line {
         name: Some(if series.is_empty() {
             "Value".into()
         } else {
@@ -237,7 +242,7 @@ pub(super) fn spc_layers(model: &mut Model, d: &Drawn<'_>, compare: Option<&Tabl
             _ => palette::GREY,
         }
     };
-    model.layers.push(Layer::Points {
+    figure.layers.push(Layer::Points {
         points: xs
             .iter()
             .zip(&result.points)
@@ -256,16 +261,16 @@ pub(super) fn spc_layers(model: &mut Model, d: &Drawn<'_>, compare: Option<&Tabl
             if title.chars().count() > 38 {
                 label.push('…');
             }
-            model.layers.push(Layer::Marker { x: i as f64, label });
+            figure.layers.push(Layer::Marker { x: i as f64, label });
         }
     }
-    model.y_range = y_range(
+    figure.y_range = y_range(
         result
             .points
             .iter()
             .flat_map(|p| [p.y, p.ucl, p.lcl, p.cl])
             .flatten()
-            .chain(model.layers.iter().flat_map(|l| match l {
+            .chain(figure.layers.iter().flat_map(|l| match l {
                 Layer::Line { points, .. } => points.iter().filter_map(|(_, v)| *v).collect(),
                 _ => Vec::new(),
             })),
