@@ -11,6 +11,8 @@ use clap::{Args, Subcommand};
 use ako::catalog::{self, Catalog};
 use ako::compliance;
 use ako::config::Config;
+use ako::dashboard::compute::Cache;
+use ako::dashboard::view::Edition;
 use ako::dashboard::{self, Dashboards};
 use ako::ingest::{self, IngestOptions, Status};
 use ako::lake::Lake;
@@ -165,8 +167,10 @@ pub async fn publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
         return Err(UserError(format!("no lake at {}", args.source.lake.display())).into());
     }
     let settings = settings(args.source).await?;
-    let state = AppState::open(settings).await?;
-    let summary = web::publish::publish(&state, &args.out)
+    let lake = Lake::open(&settings.lake)
+        .with_context(|| format!("opening the lake at {}", settings.lake.display()))?;
+    let edition = Edition::load(&lake, &settings.basis()).await?;
+    let summary = web::publish::publish(&Cache::default(), &edition, &args.out)
         .await
         .map_err(|e| match e {
             web::WebError::Refused(m) => anyhow::Error::new(UserError(m)),

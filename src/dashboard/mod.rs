@@ -14,6 +14,7 @@ use crate::privacy::Role;
 pub mod compute;
 pub mod filters;
 pub mod reach;
+pub mod view;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DashboardError {

@@ -266,6 +266,104 @@ fn duration_min(rng: &mut ChaCha8Rng, org: &Org, practice: Practice, emergency: 
         .max(1.0)
 }
 
+/// The month an episode falls in.
+struct Month<'a> {
+    first: NaiveDate,
+    days: i64,
+    /// `YYYY-MM`.
+    label: &'a str,
+    index: usize,
+    /// The last month of the period, when an episode may still be under way.
+    last: bool,
+}
+
+/// One episode of `practice` for a person of `pool`, the `seq`th of its month.
+fn episode(
+    rng: &mut ChaCha8Rng,
+    org: &Org,
+    when: &Month,
+    setting: Setting,
+    practice: Practice,
+    pool: &mut [Person],
+    seq: u32,
+) -> SimEpisode {
+    let tz = org.jurisdiction.time_zone();
+    // A few people account for many episodes: a small "frequent" slice of
+    // the pool is drawn far more often.
+    let idx = if rng.random_bool(0.35) {
+        rng.random_range(0..pool.len().div_ceil(10))
+    } else {
+        rng.random_range(0..pool.len())
+    };
+    let emergency = rng.random_bool(0.12);
+    let month_secs = when.days * 86_400;
+    let mut begin = tz
+        .from_local_datetime(&when.first.and_hms_opt(0, 0, 0).expect("midnight"))
+        .earliest()
+        .expect("midnight exists")
+        + Duration::seconds(rng.random_range(0..month_secs));
+    // Seclusion that resumes soon after it ended is a new episode (AIHW).
+    if practice == Practice::Seclusion
+        && let Some(prev) = pool[idx].last_end
+        && prev.format("%Y-%m").to_string() == when.label
+        && rng.random_bool(0.3)
+    {
+        begin = prev + Duration::minutes(rng.random_range(20..300));
+    }
+    let minutes = duration_min(rng, org, practice, emergency);
+    let mut end = Some(begin + Duration::seconds((minutes * 60.0) as i64));
+    if when.last && practice == Practice::Seclusion && rng.random_bool(0.02) {
+        end = None; // still in seclusion when the extract was taken
+    }
+    let observed = matches!(
+        practice,
+        Practice::Seclusion | Practice::MechanicalRestraint
+    );
+    let max_obs_gap_min = observed.then(|| {
+        if rng.random_bool(0.06) {
+            rng.random_range(20..60)
+        } else {
+            pick(rng, &[(5, 0.2), (10, 0.35), (15, 0.45)])
+        }
+    });
+    let reason = pick(
+        rng,
+        &[
+            (Reason::HarmToOthers, 0.5),
+            (Reason::HarmToSelf, 0.28),
+            (Reason::Property, 0.12),
+            (Reason::Other, 0.1),
+        ],
+    );
+    let unit_code = format!(
+        "{}-{}",
+        org.code,
+        match setting {
+            Setting::AdultInpatient => "ACU1",
+            Setting::YouthInpatient => "CYU1",
+            Setting::Forensic => "FOR1",
+            Setting::IntellectualDisability => "IDS1",
+            Setting::DisabilityResidential => "RES1",
+        }
+    );
+    pool[idx].last_end = end.or(Some(begin));
+    SimEpisode {
+        episode_id: format!("{}-{}-{seq:05}", org.code, when.first.format("%Y%m")),
+        person: pool[idx].clone(),
+        unit_code,
+        setting,
+        practice,
+        start: begin,
+        end,
+        legal_status: legal_status(rng, org, setting),
+        authorised_by: authoriser(rng, org, setting, practice, emergency),
+        emergency,
+        max_obs_gap_min,
+        reason,
+        month_index: when.index,
+    }
+}
+
 /// Everything simulated for one organisation.
 pub struct Simulated {
     pub episodes: Vec<SimEpisode>,
@@ -274,7 +372,6 @@ pub struct Simulated {
 
 /// Simulates `months` months from `start` for `org`.
 pub fn simulate(rng: &mut ChaCha8Rng, org: &Org, start: NaiveDate, months: usize) -> Simulated {
-    let tz = org.jurisdiction.time_zone();
     let shares = inpatient_shares(org);
     let noise = Normal::new(0.0, 0.12).expect("valid normal");
     let mut pools: std::collections::HashMap<(Setting, Ethnicity), Vec<Person>> =
@@ -339,84 +436,15 @@ pub fn simulate(rng: &mut ChaCha8Rng, org: &Org, start: NaiveDate, months: usize
                         0
                     };
                     for _ in 0..n {
-                        // A few people account for many episodes: a small "frequent" slice of
-                        // the pool is drawn far more often.
-                        let idx = if rng.random_bool(0.35) {
-                            rng.random_range(0..pool.len().div_ceil(10))
-                        } else {
-                            rng.random_range(0..pool.len())
-                        };
-                        let emergency = rng.random_bool(0.12);
-                        let month_secs = days * 86_400;
-                        let mut begin = tz
-                            .from_local_datetime(&first.and_hms_opt(0, 0, 0).expect("midnight"))
-                            .earliest()
-                            .expect("midnight exists")
-                            + Duration::seconds(rng.random_range(0..month_secs));
-                        // Seclusion that resumes soon after it ended is a new episode (AIHW).
-                        if practice == Practice::Seclusion
-                            && let Some(prev) = pool[idx].last_end
-                            && prev.format("%Y-%m").to_string() == month
-                            && rng.random_bool(0.3)
-                        {
-                            begin = prev + Duration::minutes(rng.random_range(20..300));
-                        }
-                        let minutes = duration_min(rng, org, practice, emergency);
-                        let mut end = Some(begin + Duration::seconds((minutes * 60.0) as i64));
-                        if m + 1 == months
-                            && practice == Practice::Seclusion
-                            && rng.random_bool(0.02)
-                        {
-                            end = None; // still in seclusion when the extract was taken
-                        }
-                        let observed = matches!(
-                            practice,
-                            Practice::Seclusion | Practice::MechanicalRestraint
-                        );
-                        let max_obs_gap_min = observed.then(|| {
-                            if rng.random_bool(0.06) {
-                                rng.random_range(20..60)
-                            } else {
-                                pick(rng, &[(5, 0.2), (10, 0.35), (15, 0.45)])
-                            }
-                        });
-                        let reason = pick(
-                            rng,
-                            &[
-                                (Reason::HarmToOthers, 0.5),
-                                (Reason::HarmToSelf, 0.28),
-                                (Reason::Property, 0.12),
-                                (Reason::Other, 0.1),
-                            ],
-                        );
-                        let unit_code = format!(
-                            "{}-{}",
-                            org.code,
-                            match setting {
-                                Setting::AdultInpatient => "ACU1",
-                                Setting::YouthInpatient => "CYU1",
-                                Setting::Forensic => "FOR1",
-                                Setting::IntellectualDisability => "IDS1",
-                                Setting::DisabilityResidential => "RES1",
-                            }
-                        );
                         seq += 1;
-                        pool[idx].last_end = end.or(Some(begin));
-                        episodes.push(SimEpisode {
-                            episode_id: format!("{}-{}-{seq:05}", org.code, first.format("%Y%m")),
-                            person: pool[idx].clone(),
-                            unit_code,
-                            setting,
-                            practice,
-                            start: begin,
-                            end,
-                            legal_status: legal_status(rng, org, setting),
-                            authorised_by: authoriser(rng, org, setting, practice, emergency),
-                            emergency,
-                            max_obs_gap_min,
-                            reason,
-                            month_index: m,
-                        });
+                        let when = Month {
+                            first,
+                            days,
+                            label: &month,
+                            index: m,
+                            last: m + 1 == months,
+                        };
+                        episodes.push(episode(rng, org, &when, setting, practice, pool, seq));
                     }
                 }
             }

@@ -12,6 +12,7 @@ use crate::table::{Cell, Table};
 pub mod audit;
 pub mod rounding;
 pub mod suppress;
+pub mod thresholds;
 pub mod tokens;
 pub mod universe;
 

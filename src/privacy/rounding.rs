@@ -6,18 +6,14 @@
 
 use crate::table::{Cell, Table};
 
-/// Significant figures bed days keep beyond analysts.
-pub const SIGNIFICANT: i32 = 2;
+use super::thresholds::BED_DAY_FIGURES;
 
-/// What a chart says when its bed days were rounded.
-pub const NOTE: &str = "bed days rounded to 2 significant figures, rates computed from them";
-
-/// `x` to [`SIGNIFICANT`] significant figures (12,345 → 12,000; 987 → 990; 54 → 54).
+/// `x` to [`BED_DAY_FIGURES`] significant figures (12,345 → 12,000; 987 → 990; 54 → 54).
 pub fn round(x: f64) -> f64 {
     if !x.is_finite() || x <= 0.0 {
         return x;
     }
-    let step = 10f64.powi(x.log10().floor() as i32 + 1 - SIGNIFICANT);
+    let step = 10f64.powi(x.log10().floor() as i32 + 1 - BED_DAY_FIGURES);
     if step <= 1.0 {
         return x.round();
     }

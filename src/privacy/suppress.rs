@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use super::thresholds::{MIN_BED_DAYS, MIN_COUNT};
 use crate::table::{Cell, Table};
 
 /// What is withheld.
@@ -25,8 +26,8 @@ pub struct Rules {
 impl Default for Rules {
     fn default() -> Self {
         Rules {
-            min_count: 6,
-            min_bed_days: 100.0,
+            min_count: MIN_COUNT,
+            min_bed_days: MIN_BED_DAYS,
             counts: ["numerator", "comparison_numerator"]
                 .map(String::from)
                 .to_vec(),
@@ -37,8 +38,7 @@ impl Default for Rules {
 
 /// The column ako adds to say why a row's numbers are withheld.
 pub const REASON: &str = "suppressed";
-pub const SMALL: &str = "<6";
-pub const FEW_BED_DAYS: &str = "bed days < 100";
+pub use super::thresholds::{FEW_BED_DAYS, SMALL};
 pub const COMPLEMENTARY: &str = "complementary";
 
 /// Dimensions whose values add up to a total someone can see.

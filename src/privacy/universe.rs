@@ -17,21 +17,9 @@ use super::audit;
 use super::suppress::{COMPLEMENTARY, FEW_BED_DAYS, Rules, SMALL};
 use crate::table::{Cell, Table};
 
-/// Why a pooled row is withheld: too few members to hide any one of them.
-pub const SMALL_GROUP: &str = "peer group < 3";
-
-/// Peer groups shown beyond analysts pool at least this many organisations.
-pub const MIN_GROUP_MEMBERS: usize = 3;
-
-/// Why a jurisdiction's pooled row is withheld: with so few organisations, its total and
-/// the organisations' coded rows would show by subset sums which peer codes are its
-/// members (and published bed numbers then which is which).
-pub const SMALL_JURISDICTION: &str = "jurisdiction < 5 organisations";
-
-/// Jurisdiction totals shown beyond analysts pool at least this many organisations, and
-/// so do the organisations outside the jurisdiction (whose total is every
-/// organisation's minus this one's).
-pub const MIN_JURISDICTION_MEMBERS: usize = 5;
+use super::thresholds::{
+    MIN_GROUP_MEMBERS, MIN_JURISDICTION_MEMBERS, SMALL_GROUP, SMALL_JURISDICTION,
+};
 
 /// Columns that say what a row is about. Any other column (a flag such as
 /// `extract_received`, a rule's wording) never splits a margin.

@@ -73,7 +73,7 @@ pub(crate) async fn api_dashboard(
     let viewer = viewer(&state, &headers)?;
     let d = dashboard_for(&state, &id, &viewer)?;
     let current = state.current();
-    let (_, views) = choose(&state, &current, d, &viewer, &query)?;
+    let (_, views) = choose(&current, d, &viewer, &query)?;
     let panels: Vec<_> = d
         .panels
         .iter()
@@ -94,7 +94,7 @@ pub(crate) async fn api_dashboard(
 
 pub(crate) struct PanelRequest {
     pub(crate) viewer: Viewer,
-    pub(crate) current: Arc<Current>,
+    pub(crate) current: Arc<Edition>,
     pub(crate) shown: Shown,
     pub(crate) views: Vec<FilterView>,
 }
@@ -140,7 +140,7 @@ pub(crate) async fn panel_request(
         .panel(panel_id)
         .ok_or_else(|| ApiError::not_found(&format!("panel `{panel_id}` in {id}")))?;
     let current = state.current();
-    let (choices, mut views) = choose(state, &current, d, &viewer, query)?;
+    let (choices, mut views) = choose(&current, d, &viewer, query)?;
     let shown = show(state, &current, d, panel, &viewer, &choices, &mut views).await?;
     Ok((
         PanelRequest {
@@ -158,7 +158,7 @@ pub(crate) async fn api_panel(
     State(state): State<Arc<AppState>>,
     PanelAsk(r, d, panel): PanelAsk,
 ) -> Result<Response, ApiError> {
-    let figure = r.shown.figure(&state, &panel);
+    let figure = r.shown.figure(&state.settings.catalog, &panel);
     let params: BTreeMap<_, _> = r
         .shown
         .params
@@ -167,7 +167,7 @@ pub(crate) async fn api_panel(
         .cloned()
         .collect();
     let mut body = panel_fields(
-        &state,
+        &state.settings.catalog,
         &d,
         &panel,
         r.current.source.lake_version,
@@ -187,14 +187,14 @@ pub(crate) async fn api_panel(
 
 /// A panel's JSON as both the API and the published site give it.
 pub fn panel_fields(
-    state: &AppState,
+    catalog: &Catalog,
     d: &Dashboard,
     panel: &Panel,
     lake_version: Option<i64>,
     shown: &Shown,
     figure: &chart::Figure,
 ) -> serde_json::Map<String, serde_json::Value> {
-    let indicator = indicator_of(&state.settings.catalog, panel);
+    let indicator = indicator_of(catalog, panel);
     let body = json!({
         "dashboard": d.id,
         "panel": panel.id,
@@ -267,7 +267,7 @@ pub(crate) async fn panel_chart(
         return Err(ApiError::not_found("chart: this panel is a table"));
     }
     let version = r.current.source.lake_version;
-    let figure = r.shown.figure(state, &panel);
+    let figure = r.shown.figure(&state.settings.catalog, &panel);
     if png {
         // Rasterising takes milliseconds of CPU: keep it off the request threads, and
         // no more at once than there are cores.

@@ -20,14 +20,13 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::catalog::{Catalog, Estimate};
-use crate::chart::{self, figure::Context};
+use crate::chart;
 use crate::config::Config;
-use crate::dashboard::compute::{self, Access, Cache, Choices, Source};
+use crate::dashboard::compute::{self, Access, Cache, Choices};
+use crate::dashboard::view::{Basis, Edition, Shown};
 use crate::dashboard::{ChartKind, Dashboard, Dashboards, Panel, indicator_of};
 use crate::lake::{Lake, LakeError};
-use crate::privacy::suppress;
-use crate::privacy::{Pseudonyms, Role, Viewer};
-use crate::table::Table;
+use crate::privacy::{Role, Viewer};
 
 mod api;
 mod auth;
@@ -48,8 +47,8 @@ pub use crate::dashboard::filters::FilterView;
 pub use api::{panel_fields, panel_links, query_string};
 pub use auth::{is_loopback_host, refuse_bind, viewer};
 pub use error::ApiError;
-pub use state::{AppState, Current, Settings, WebError, warm};
-pub use view::{Shown, choose, open_dashboards, show};
+pub use state::{AppState, Settings, WebError, warm};
+pub use view::{choose, open_dashboards, show};
 
 /// The routes.
 pub fn router(state: Arc<AppState>) -> Router {

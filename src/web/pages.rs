@@ -131,7 +131,7 @@ pub(super) fn panel_view(
                     let why = reason.and_then(|c| r[c].as_str().map(str::to_string));
                     r.iter()
                         .map(|c| match (c, &why) {
-                            (Cell::Null, Some(w)) if w == suppress::SMALL => "<6".into(),
+                            (Cell::Null, Some(w)) if w == suppress::SMALL => suppress::SMALL.into(),
                             (Cell::Null, Some(_)) => "n/p".into(),
                             _ => c.display(),
                         })
@@ -153,12 +153,15 @@ pub async fn dashboard(
     let viewer = viewer(&state, &headers)?;
     let d = super::dashboard_for(&state, &id, &viewer)?;
     let current = state.current();
-    let (choices, mut views) = choose(&state, &current, d, &viewer, &query)?;
+    let (choices, mut views) = choose(&current, d, &viewer, &query)?;
     let mut panels = Vec::new();
     for panel in &d.panels {
         let shown = show(&state, &current, d, panel, &viewer, &choices, &mut views).await;
         let view = match &shown {
-            Ok(shown) => panel_view(panel, Ok((shown, &shown.figure(&state, panel)))),
+            Ok(shown) => panel_view(
+                panel,
+                Ok((shown, &shown.figure(&state.settings.catalog, panel))),
+            ),
             Err(e) => panel_view(panel, Err(e)),
         };
         panels.push(view);

@@ -10,8 +10,10 @@ use minijinja::context;
 use serde_json::json;
 
 use super::pages::{PanelView, panel_view, render_html};
-use super::{AppState, WebError, choose, panel_fields, show};
+use super::{WebError, panel_fields};
 use crate::chart;
+use crate::dashboard::compute::Cache;
+use crate::dashboard::view::{self, Edition};
 use crate::privacy::{Role, Viewer};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -33,16 +35,18 @@ fn render(name: &str, ctx: minijinja::Value) -> Result<String, WebError> {
     render_html(name, ctx).map_err(|e| WebError::Refused(e.to_string()))
 }
 
-/// Writes the public dashboards into `out`, replacing what was there only once the new
-/// folder is complete.
-pub async fn publish(state: &AppState, out: &Path) -> Result<Summary, WebError> {
-    if state.settings.config.privacy.pseudonym_key.is_none() {
+/// Writes the public dashboards of `edition` into `out`, replacing what was there only
+/// once the new folder is complete. Needs nothing of a server: the same privacy step
+/// ([`view::show`]) with the public role, and a cache for the protected views.
+pub async fn publish(cache: &Cache, edition: &Edition, out: &Path) -> Result<Summary, WebError> {
+    let source = &edition.source;
+    if source.config.privacy.pseudonym_key.is_none() {
         return Err(WebError::Refused(
             "ako publish shows organisations by peer codes, which need a secret key: add `[privacy] pseudonym_key = \"…\"` (long random text, kept unchanged) to ako.toml, or run `ako token add`, which adds one".into(),
         ));
     }
     let viewer = Viewer::public();
-    let current = state.current();
+    let current = edition;
     let parent = out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -58,22 +62,22 @@ pub async fn publish(state: &AppState, out: &Path) -> Result<Summary, WebError> 
         lake_version: current.source.lake_version,
     };
     let mut listed = Vec::new();
-    for d in state
-        .settings
+    for d in source
         .dashboards
         .list
         .iter()
         .filter(|d| d.audience.contains(&Role::Public))
     {
-        let (choices, mut views) = choose(state, &current, d, &viewer, &BTreeMap::new())
-            .map_err(|e| WebError::Refused(e.message().to_string()))?;
+        let (choices, mut views) = current
+            .choose(d, &viewer, &BTreeMap::new())
+            .map_err(|e| WebError::Refused(e.to_string()))?;
         let mut panels: Vec<PanelView> = Vec::new();
         for panel in &d.panels {
-            let shown = show(state, &current, d, panel, &viewer, &choices, &mut views)
+            let shown = view::show(cache, current, d, panel, &viewer, &choices, &mut views)
                 .await
-                .map_err(|e| WebError::Refused(e.message().to_string()))?;
+                .map_err(|e| WebError::Refused(format!("panel {}: {e}", panel.id)))?;
             let base = root.join(&d.id).join(&panel.id);
-            let figure = shown.figure(state, panel);
+            let figure = shown.figure(&source.catalog, panel);
             // The page's inline SVG is the file's SVG: drawn once.
             let mut view = panel_view(panel, Ok((&shown, &figure)));
             let mut links = BTreeMap::new();
@@ -86,7 +90,7 @@ pub async fn publish(state: &AppState, out: &Path) -> Result<Summary, WebError> 
             }
             write(&base.with_extension("csv"), shown.table.to_csv().as_bytes())?;
             let body = panel_fields(
-                state,
+                &source.catalog,
                 d,
                 panel,
                 current.source.lake_version,

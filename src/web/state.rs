@@ -9,7 +9,7 @@ pub enum WebError {
     #[error("reading organisations: {0}")]
     Query(Box<datafusion::error::DataFusionError>),
     #[error(transparent)]
-    Ideas(#[from] crate::ideas::IdeasError),
+    View(#[from] crate::dashboard::view::ViewError),
     #[error("{0}")]
     Refused(String),
     #[error("{0}")]
@@ -30,24 +30,27 @@ pub struct Settings {
     pub compliance_dir: PathBuf,
 }
 
-/// The lake version being served, with what is read from it once.
-pub struct Current {
-    pub source: Source,
-    pub pseudonyms: Pseudonyms,
-    /// (org_code, started date, title).
-    pub ideas: Vec<crate::model::ChangeIdea>,
-    /// Calendar years with episodes, for the period filter.
-    pub years: Vec<String>,
+impl Settings {
+    /// What every edition of the dashboards is computed from.
+    pub fn basis(&self) -> Basis {
+        Basis {
+            lake_root: self.lake.clone(),
+            catalog: Arc::new(self.catalog.clone()),
+            config: Arc::new(self.config.clone()),
+            dashboards: Arc::new(self.dashboards.clone()),
+            compliance_dir: self.compliance_dir.clone(),
+        }
+    }
 }
 
 /// Shared server state.
 pub struct AppState {
     pub settings: Settings,
-    pub(crate) current: RwLock<Arc<Current>>,
+    pub(crate) current: RwLock<Arc<Edition>>,
     pub cache: Cache,
     pub(crate) lake: Lake,
-    pub(crate) catalog: Arc<Catalog>,
-    pub(crate) config: Arc<Config>,
+    /// What each new lake version's edition is computed from.
+    pub(crate) basis: Basis,
     /// Whether the server started with tokens: fixed for its life, so that emptying the
     /// token list leaves everyone public rather than making everyone an analyst.
     pub(crate) tokens_required: bool,
@@ -64,9 +67,8 @@ pub struct AppState {
 impl AppState {
     pub async fn open(settings: Settings) -> Result<Arc<AppState>, WebError> {
         let lake = Lake::open(&settings.lake)?;
-        let catalog = Arc::new(settings.catalog.clone());
-        let config = Arc::new(settings.config.clone());
-        let current = load(&lake, &settings, &catalog, &config).await?;
+        let basis = settings.basis();
+        let current = Edition::load(&lake, &basis).await?;
         let tokens_required = !settings.config.tokens.is_empty();
         let tokens =
             session::TokenList::new(settings.config_path.clone(), settings.config.tokens.clone());
@@ -83,12 +85,11 @@ impl AppState {
             current: RwLock::new(Arc::new(current)),
             cache: Cache::default(),
             lake,
-            catalog,
-            config,
+            basis,
         }))
     }
 
-    pub fn current(&self) -> Arc<Current> {
+    pub fn current(&self) -> Arc<Edition> {
         self.current.read().expect("state lock").clone()
     }
 
@@ -110,7 +111,7 @@ impl AppState {
         if latest == self.current().source.lake_version {
             return Ok(false);
         }
-        let next = load(&self.lake, &self.settings, &self.catalog, &self.config).await?;
+        let next = Edition::load(&self.lake, &self.basis).await?;
         let version = next.source.lake_version;
         *self.current.write().expect("state lock") = Arc::new(next);
         self.cache.retain_version(version);
@@ -122,73 +123,6 @@ impl AppState {
     }
 }
 
-pub(crate) async fn load(
-    lake: &Lake,
-    settings: &Settings,
-    catalog: &Arc<Catalog>,
-    config: &Arc<Config>,
-) -> Result<Current, WebError> {
-    let snapshot = lake.snapshot(None).await?;
-    let ctx = lake.session(&snapshot).await?;
-    let orgs = strings(
-        &ctx,
-        "SELECT org_code, name FROM organisations ORDER BY org_code",
-    )
-    .await?;
-    // Without a configured key (no tokens, so only analysts on loopback are served)
-    // peer codes are keyed by a secret of this process alone; `ako publish` and a
-    // server with tokens refuse to start without one.
-    let key = settings
-        .config
-        .privacy
-        .pseudonym_key
-        .clone()
-        .unwrap_or_else(|| hex::encode(rand::random::<[u8; 32]>()));
-    let pseudonyms = Pseudonyms::new(
-        &key,
-        &orgs
-            .into_iter()
-            .map(|r| (r[0].clone(), r[1].clone()))
-            .collect::<Vec<_>>(),
-    );
-    let ideas = crate::ideas::from_lake(&ctx, catalog).await?;
-    let years = strings(
-        &ctx,
-        "SELECT DISTINCT substr(month, 1, 4) AS year FROM episodes ORDER BY year",
-    )
-    .await?
-    .into_iter()
-    .map(|r| r[0].clone())
-    .collect();
-    Ok(Current {
-        source: Source {
-            ctx,
-            lake_version: snapshot.lake_version,
-            lake_root: settings.lake.clone(),
-            catalog: catalog.clone(),
-            config: config.clone(),
-            dashboards: Arc::new(settings.dashboards.clone()),
-            compliance_dir: settings.compliance_dir.clone(),
-        },
-        pseudonyms,
-        ideas,
-        years,
-    })
-}
-
-pub(crate) async fn strings(
-    ctx: &datafusion::prelude::SessionContext,
-    sql: &str,
-) -> Result<Vec<Vec<String>>, WebError> {
-    let batches = ctx.sql(sql).await?.collect().await?;
-    let table = Table::from_batches(&batches).map_err(|e| WebError::Refused(e.to_string()))?;
-    Ok(table
-        .rows
-        .iter()
-        .map(|r| r.iter().map(|c| c.display()).collect())
-        .collect())
-}
-
 /// Computes every dashboard's panels as first opened, so the first visitor after a
 /// start or an ingest does not wait for them. Requests are served meanwhile: a cached
 /// panel never waits, an uncached one takes its turn.
@@ -196,8 +130,7 @@ pub async fn warm(state: &AppState) {
     let current = state.current();
     let started = std::time::Instant::now();
     for d in &state.settings.dashboards.list {
-        let Ok((choices, _)) = choose(state, &current, d, &Viewer::analyst(), &BTreeMap::new())
-        else {
+        let Ok((choices, _)) = current.choose(d, &Viewer::analyst(), &BTreeMap::new()) else {
             continue;
         };
         for panel in &d.panels {

@@ -142,7 +142,7 @@ fn footer(periods: &[String], ctx: &Context) -> String {
         parts.push(format!("{} cells withheld (small numbers)", ctx.suppressed));
     }
     if ctx.bed_days_rounded {
-        parts.push(crate::privacy::rounding::NOTE.to_string());
+        parts.push(crate::privacy::thresholds::ROUNDED_BED_DAYS.to_string());
     }
     parts.join(" · ")
 }
