@@ -29,6 +29,18 @@ pub struct Config {
     /// Bearer tokens, stored hashed (`ako token add`).
     #[serde(default)]
     pub tokens: Vec<crate::privacy::tokens::TokenEntry>,
+    #[serde(default)]
+    pub collab: CollabConfig,
+}
+
+/// `[collab]`: where the collaborative database is (learning sessions, notes).
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollabConfig {
+    /// The SQLite file; relative to the configuration file's folder. Unset:
+    /// `<lake>/collab.sqlite`.
+    #[serde(default)]
+    pub path: Option<std::path::PathBuf>,
 }
 
 /// `[privacy]`: the secret that orders peer codes.
@@ -139,7 +151,11 @@ impl Config {
             path: path.to_path_buf(),
             message,
         };
-        let config: Config = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let mut config: Config = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        if let Some(p) = config.collab.path.take() {
+            let base = path.parent().unwrap_or(Path::new(""));
+            config.collab.path = Some(base.join(p));
+        }
         let bands = &config.peers.size_bands;
         if bands.is_empty() || bands.last().is_some_and(|b| b.below.is_some()) {
             return Err(invalid(

@@ -21,6 +21,7 @@ macro_rules! boxed_datafusion_error {
 pub mod atomic;
 pub mod catalog;
 pub mod chart;
+pub mod collab;
 pub mod compliance;
 pub mod config;
 pub mod dashboard;

@@ -21,6 +21,7 @@ use datafusion::prelude::SessionContext;
 
 mod peers;
 mod serve;
+mod session;
 mod stats;
 
 /// Exit code for refused input or input the user must correct (**contract**).
@@ -122,6 +123,16 @@ enum Command {
     },
     /// Write the public dashboards as a static folder, small cells suppressed.
     Publish(serve::PublishArgs),
+    /// Learning sessions: breakout groups by size or shared challenge, and moderators.
+    Session {
+        #[command(subcommand)]
+        command: session::SessionCommand,
+    },
+    /// The collaborative database (sessions, notes): an online backup.
+    Collab {
+        #[command(subcommand)]
+        command: session::CollabCommand,
+    },
     /// Statistics on your own CSV table: SPC charts, funnels, rates, DSRs, ratios.
     Stats {
         #[command(subcommand)]
@@ -166,6 +177,8 @@ pub fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Stats { method } => stats::run(method),
+        Command::Session { command } => session::session(command).await,
+        Command::Collab { command } => session::collab(command),
         Command::Serve(args) => serve::serve(args).await,
         Command::Token { command } => serve::token(command),
         Command::Publish(args) => serve::publish(args).await,

@@ -9,18 +9,15 @@ use clap::{Args, ValueEnum};
 use ako::catalog::{self, Catalog};
 use ako::config::Config;
 use ako::deviants::{self, DeviantOptions, Evidence};
-use ako::peers::{self, Group};
+use ako::peers::{self, Group, Grouping};
 
 use super::{open_session, user};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum By {
-    /// Population served, in the configured size bands.
-    Size,
-    /// Clusters of organisations with similar indicators and tags.
-    Challenge,
-    /// The challenge groups with the facilitator's overrides from the configuration.
-    Config,
+/// `--by` / `--grouping size|challenge|config`, parsed into the library's type.
+pub(crate) fn grouping() -> impl clap::builder::TypedValueParser<Value = Grouping> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Grouping::ALL.map(Grouping::name))
+        .map(|name| Grouping::parse(&name).expect("one of the possible values"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -31,8 +28,11 @@ pub enum PeersFormat {
 
 #[derive(Debug, Args)]
 pub struct PeersArgs {
-    #[arg(long, value_enum, default_value_t = By::Size)]
-    by: By,
+    /// size: population served, in the configured bands; challenge: clusters of
+    /// similar indicators and tags; config: challenge groups with the facilitator's
+    /// overrides.
+    #[arg(long, value_parser = grouping(), default_value = "size")]
+    by: Grouping,
     #[arg(long, value_enum, default_value_t = PeersFormat::Table)]
     format: PeersFormat,
     /// The lake folder.
@@ -61,25 +61,16 @@ pub async fn run(a: PeersArgs) -> anyhow::Result<ExitCode> {
             peers::PeersError::NoOrganisations => user(e),
             other => anyhow::Error::new(other),
         })?;
-    let groups: Vec<Group> = match a.by {
-        By::Size => peers::by_size(&profiles, &config.peers),
-        By::Challenge | By::Config => {
-            let c = peers::by_challenge(&profiles, &config.peers);
-            eprintln!(
-                "{} shared-challenge groups: of {} to {} groups of at least {} organisations, the number with the highest mean silhouette ({:.2})",
-                c.k,
-                config.peers.min_challenge_groups,
-                config.peers.max_challenge_groups,
-                config.peers.min_group_size,
-                c.silhouette
-            );
-            if a.by == By::Config {
-                peers::with_overrides(c.groups, &config.peers).map_err(user)?
-            } else {
-                c.groups
-            }
-        }
-    };
+    let grouped = peers::group(&profiles, &config.peers, a.by).map_err(user)?;
+    if let Some((k, silhouette)) = grouped.clustering {
+        eprintln!(
+            "{k} shared-challenge groups: of {} to {} groups of at least {} organisations, the number with the highest mean silhouette ({silhouette:.2})",
+            config.peers.min_challenge_groups,
+            config.peers.max_challenge_groups,
+            config.peers.min_group_size,
+        );
+    }
+    let groups: Vec<Group> = grouped.groups;
     match a.format {
         PeersFormat::Json => println!("{}", serde_json::to_string_pretty(&groups)?),
         PeersFormat::Table => {

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, CatalogError};
 use crate::config::PeersConfig;
@@ -402,6 +402,66 @@ pub fn with_overrides(
     Ok(groups)
 }
 
+/// How organisations are grouped (**contract**: `size`, `challenge`, `config`, as
+/// `ako peers --by` and `ako session create --grouping` name them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Grouping {
+    /// Population served, in the configured size bands.
+    Size,
+    /// Clusters of organisations with similar indicators and tags.
+    Challenge,
+    /// The challenge groups with the facilitator's overrides from the configuration.
+    Config,
+}
+
+impl Grouping {
+    pub const ALL: [Grouping; 3] = [Grouping::Size, Grouping::Challenge, Grouping::Config];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Grouping::Size => "size",
+            Grouping::Challenge => "challenge",
+            Grouping::Config => "config",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Grouping> {
+        Self::ALL.into_iter().find(|g| g.name() == name)
+    }
+}
+
+/// The groups of one grouping; for the clustered ones, how many groups the clustering
+/// chose and their mean silhouette.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grouped {
+    pub groups: Vec<Group>,
+    pub clustering: Option<(usize, f64)>,
+}
+
+/// Groups `profiles` as `grouping` says.
+pub fn group(
+    profiles: &[OrgProfile],
+    config: &PeersConfig,
+    grouping: Grouping,
+) -> Result<Grouped, PeersError> {
+    if grouping == Grouping::Size {
+        return Ok(Grouped {
+            groups: by_size(profiles, config),
+            clustering: None,
+        });
+    }
+    let c = by_challenge(profiles, config);
+    Ok(Grouped {
+        groups: if grouping == Grouping::Config {
+            with_overrides(c.groups, config)?
+        } else {
+            c.groups
+        },
+        clustering: Some((c.k, c.silhouette)),
+    })
+}
+
 /// Each organisation's group in a grouping.
 pub fn membership(groups: &[Group]) -> BTreeMap<String, String> {
     groups
@@ -451,9 +511,12 @@ pub async fn batch(
     };
     let challenge = by_challenge(&profiles, config).groups;
     let groupings = [
-        ("size", by_size(&profiles, config)),
-        ("config", with_overrides(challenge.clone(), config)?),
-        ("challenge", challenge),
+        (Grouping::Size.name(), by_size(&profiles, config)),
+        (
+            Grouping::Config.name(),
+            with_overrides(challenge.clone(), config)?,
+        ),
+        (Grouping::Challenge.name(), challenge),
     ];
     let (mut org, mut grouping, mut group) = (
         StringBuilder::new(),

@@ -17,6 +17,7 @@ mod refusal;
 mod rejections;
 mod sample;
 mod server;
+mod sessions;
 mod signin;
 mod stats_cli;
 mod stats_props;

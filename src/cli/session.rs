@@ -1,0 +1,279 @@
+//! `ako session` (learning sessions and their breakout groups) and `ako collab` (the
+//! collaborative database itself).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand, ValueEnum};
+
+use ako::catalog::{self, Catalog};
+use ako::collab::{self, Collab, CollabError, NewSession, Session};
+use ako::config::Config;
+use ako::peers::{self, Grouping};
+
+use super::peers::grouping;
+use super::{open_session, user};
+
+/// Where the lake and configuration are, as every other command takes them.
+#[derive(Debug, Args)]
+pub struct Place {
+    /// The lake folder (the collaborative database is `collab.sqlite` in it, unless
+    /// `[collab] path` in the configuration says otherwise).
+    #[arg(long, env = "AKO_LAKE", default_value = "lake")]
+    lake: PathBuf,
+    /// Configuration file (default ./ako.toml, or AKO_CONFIG).
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+impl Place {
+    fn config(&self) -> anyhow::Result<Config> {
+        Config::load(self.config.as_deref()).map_err(user)
+    }
+
+    fn open(&self, config: &Config) -> anyhow::Result<Collab> {
+        let path = collab::path(&self.lake, config.collab.path.as_deref());
+        Collab::open(&path).map_err(refusal)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionCommand {
+    /// A session whose breakout groups are the current peer groups of a grouping.
+    Create {
+        #[arg(long)]
+        title: String,
+        /// The day it is held, YYYY-MM-DD.
+        #[arg(long)]
+        date: String,
+        #[arg(long, value_parser = grouping())]
+        grouping: Grouping,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// The folder of indicator SQL files (the challenge profile is `peer_profile`).
+        #[arg(long, env = "AKO_QUERIES")]
+        queries: Option<PathBuf>,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Move an organisation to another breakout group (its group_id or name).
+    Move {
+        session: i64,
+        org: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Nominate a group's moderator.
+    Moderator {
+        session: i64,
+        /// The group's group_id or name.
+        group: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// A session with its groups, members and moderators.
+    Show {
+        session: i64,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Every session, newest first.
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        #[command(flatten)]
+        place: Place,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CollabCommand {
+    /// An online, consistent copy of the collaborative database (safe while serving).
+    Backup {
+        file: PathBuf,
+        #[command(flatten)]
+        place: Place,
+    },
+}
+
+/// A refusal of the user's input is exit 2; anything else is a failure.
+fn refusal(e: CollabError) -> anyhow::Error {
+    match e {
+        CollabError::Invalid(_) | CollabError::NotFound(_) => user(e),
+        other => anyhow::Error::new(other),
+    }
+}
+
+pub async fn session(command: SessionCommand) -> anyhow::Result<ExitCode> {
+    let (session, format) = match command {
+        SessionCommand::Create {
+            title,
+            date,
+            grouping,
+            format,
+            queries,
+            place,
+        } => (
+            create(&title, &date, grouping, queries, &place).await?,
+            format,
+        ),
+        SessionCommand::Move {
+            session,
+            org,
+            to,
+            format,
+            place,
+        } => {
+            let config = place.config()?;
+            let moved = place
+                .open(&config)?
+                .move_member(session, &org, &to)
+                .map_err(refusal)?;
+            (moved, format)
+        }
+        SessionCommand::Moderator {
+            session,
+            group,
+            name,
+            format,
+            place,
+        } => {
+            let config = place.config()?;
+            let named = place
+                .open(&config)?
+                .set_moderator(session, &group, &name)
+                .map_err(refusal)?;
+            (named, format)
+        }
+        SessionCommand::Show {
+            session,
+            format,
+            place,
+        } => {
+            let config = place.config()?;
+            (
+                place.open(&config)?.session(session).map_err(refusal)?,
+                format,
+            )
+        }
+        SessionCommand::List { format, place } => {
+            let config = place.config()?;
+            let list = place.open(&config)?.sessions().map_err(refusal)?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&list)?),
+                Format::Text if list.is_empty() => {
+                    eprintln!("no sessions yet: make one with `ako session create`")
+                }
+                Format::Text => {
+                    for s in &list {
+                        println!(
+                            "{:>4}  {}  {:<9}  {:>2} groups, {:>3} organisations  {}",
+                            s.session_id,
+                            s.date,
+                            s.grouping.name(),
+                            s.groups,
+                            s.organisations,
+                            s.title
+                        );
+                    }
+                }
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    print(&session, format)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn create(
+    title: &str,
+    date: &str,
+    grouping: Grouping,
+    queries: Option<PathBuf>,
+    place: &Place,
+) -> anyhow::Result<Session> {
+    let date = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .map_err(|_| user(format!("--date {date}: write the day as YYYY-MM-DD")))?;
+    let config = place.config()?;
+    let dir = queries.unwrap_or_else(catalog::default_dir);
+    let catalog = Catalog::load(&dir)
+        .with_context(|| format!("loading indicators from {}", dir.display()))?;
+    let (snapshot, ctx) = open_session(&place.lake, None).await?;
+    let profiles = peers::profiles(&ctx, &catalog, config.peers.profile_months)
+        .await
+        .map_err(|e| match e {
+            peers::PeersError::NoOrganisations => user(e),
+            other => anyhow::Error::new(other),
+        })?;
+    let grouped = peers::group(&profiles, &config.peers, grouping).map_err(user)?;
+    place
+        .open(&config)?
+        .create_session(&NewSession {
+            title,
+            date,
+            grouping,
+            lake_version: snapshot.lake_version,
+            groups: &grouped.groups,
+        })
+        .map_err(refusal)
+}
+
+fn print(s: &Session, format: Format) -> anyhow::Result<()> {
+    if format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(s)?);
+        return Ok(());
+    }
+    println!(
+        "session {}: {} ({}), breakout groups by {}, lake version {}",
+        s.session_id,
+        s.title,
+        s.date,
+        s.grouping.name(),
+        s.lake_version.map_or("none".into(), |v| v.to_string())
+    );
+    for g in &s.groups {
+        println!(
+            "  group {}  {} ({} organisations), moderator: {}",
+            g.group_id,
+            g.name,
+            g.members.len(),
+            g.moderator.as_deref().unwrap_or("not yet nominated")
+        );
+        for m in &g.members {
+            println!("      {:<8} {}", m.org_code, m.reason);
+        }
+    }
+    Ok(())
+}
+
+pub fn collab(command: CollabCommand) -> anyhow::Result<ExitCode> {
+    let CollabCommand::Backup { file, place } = command;
+    let config = place.config()?;
+    let source = collab::path(&place.lake, config.collab.path.as_deref());
+    if !source.is_file() {
+        return Err(user(format!(
+            "no collaborative database at {}: nothing to back up",
+            source.display()
+        )));
+    }
+    place.open(&config)?.backup(&file).map_err(refusal)?;
+    eprintln!("ako: backed up {} to {}", source.display(), file.display());
+    Ok(ExitCode::SUCCESS)
+}
