@@ -188,9 +188,23 @@ impl Config {
                     i + 1
                 )));
             }
-            if (t.role == crate::privacy::Role::Leader) != t.org.is_some() {
+            if t.role.has_org() != t.org.is_some() {
                 return Err(invalid(format!(
-                    "tokens[{}]: a leader token names its org, and only a leader token does",
+                    "tokens[{}]: a leader or participant token names its org, and only they do",
+                    i + 1
+                )));
+            }
+            let scoped = t.session.is_some()
+                && t.group.is_some()
+                && t.valid_from.is_some()
+                && t.valid_until.is_some();
+            let unscoped = t.session.is_none()
+                && t.group.is_none()
+                && t.valid_from.is_none()
+                && t.valid_until.is_none();
+            if !(if t.role.is_scoped() { scoped } else { unscoped }) {
+                return Err(invalid(format!(
+                    "tokens[{}]: a moderator or participant token names its session, group, valid_from and valid_until, and only they do",
                     i + 1
                 )));
             }

@@ -66,12 +66,70 @@ pub enum TokenCommand {
     Add {
         #[arg(long, value_parser = role())]
         role: Role,
-        /// The leader's organisation code.
+        /// The leader's or participant's organisation code.
         #[arg(long)]
         org: Option<String>,
+        /// A moderator's or participant's learning session …
+        #[arg(long)]
+        session: Option<i64>,
+        /// … and breakout group (its group_id, as `ako session show` lists it).
+        #[arg(long)]
+        group: Option<i64>,
+        /// The lake folder, whose collaborative database holds the sessions.
+        #[arg(long, env = "AKO_LAKE", default_value = "lake")]
+        lake: PathBuf,
         #[arg(long)]
         config: Option<PathBuf>,
     },
+}
+
+/// The session and group a moderator or participant token is for, checked against the
+/// collaborative database: the group is the session's, and a participant's
+/// organisation is in it.
+fn token_scope(
+    role: Role,
+    org: Option<&str>,
+    session: Option<i64>,
+    group: Option<i64>,
+    lake: &Path,
+    config: &Config,
+) -> anyhow::Result<Option<tokens::TokenScope>> {
+    let (Some(session), Some(group)) = (session, group) else {
+        if role.is_scoped() || session.is_some() || group.is_some() {
+            return Err(user(tokens::TokenError::Scope));
+        }
+        return Ok(None);
+    };
+    let path = ako::collab::path(lake, config.collab.path.as_deref());
+    if !path.is_file() {
+        return Err(UserError(format!(
+            "no collaborative database at {}: make the session first with `ako session create`",
+            path.display()
+        ))
+        .into());
+    }
+    let found = ako::collab::Collab::open(&path)?
+        .session(session)
+        .map_err(user)?;
+    let Some(g) = found.groups.iter().find(|g| g.group_id == group) else {
+        return Err(UserError(format!("session {session} has no group {group}")).into());
+    };
+    if let Some(org) = org
+        && !g.members.iter().any(|m| m.org_code == org)
+    {
+        return Err(UserError(format!(
+            "{org} is not in group {group} ({}) of session {session}",
+            g.name
+        ))
+        .into());
+    }
+    let date = chrono::NaiveDate::parse_from_str(&found.date, "%Y-%m-%d")
+        .expect("the schema keeps dates as YYYY-MM-DD");
+    Ok(Some(tokens::TokenScope {
+        session,
+        group,
+        date,
+    }))
 }
 
 /// `--role analyst|leader|facilitator|public`, parsed into the library's type.
@@ -189,7 +247,14 @@ pub async fn publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn token(command: TokenCommand) -> anyhow::Result<ExitCode> {
-    let TokenCommand::Add { role, org, config } = command;
+    let TokenCommand::Add {
+        role,
+        org,
+        session,
+        group,
+        lake,
+        config,
+    } = command;
     let path = Config::path(config.as_deref());
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
@@ -197,6 +262,7 @@ pub fn token(command: TokenCommand) -> anyhow::Result<ExitCode> {
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
     let parsed = Config::parse(&path, &text).map_err(user)?;
+    let scope = token_scope(role, org.as_deref(), session, group, &lake, &parsed)?;
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
     let token = tokens::add(
         &path,
@@ -204,6 +270,7 @@ pub fn token(command: TokenCommand) -> anyhow::Result<ExitCode> {
         parsed.privacy.pseudonym_key.is_some(),
         role,
         org.as_deref(),
+        scope,
         &today,
     )
     .map_err(|e| match e {

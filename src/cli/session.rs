@@ -44,6 +44,12 @@ pub enum Format {
     Json,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SummaryFormat {
+    Md,
+    Json,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum SessionCommand {
     /// A session whose breakout groups are the current peer groups of a grouping.
@@ -91,6 +97,14 @@ pub enum SessionCommand {
         session: i64,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Every group's summary, for the facilitator's report after the session.
+    Summary {
+        session: i64,
+        #[arg(long, value_enum, default_value_t = SummaryFormat::Md)]
+        format: SummaryFormat,
         #[command(flatten)]
         place: Place,
     },
@@ -172,6 +186,30 @@ pub async fn session(command: SessionCommand) -> anyhow::Result<ExitCode> {
                 place.open(&config)?.session(session).map_err(refusal)?,
                 format,
             )
+        }
+        SessionCommand::Summary {
+            session,
+            format,
+            place,
+        } => {
+            let config = place.config()?;
+            let c = place.open(&config)?;
+            let s = c.session(session).map_err(refusal)?;
+            let groups = c.session_summary(session).map_err(refusal)?;
+            match format {
+                SummaryFormat::Md => print!("{}", ako::collab::summaries::markdown(&s, &groups)),
+                SummaryFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "session_id": s.session_id,
+                        "title": s.title,
+                        "date": s.date,
+                        "lake_version": s.lake_version,
+                        "groups": groups,
+                    }))?
+                ),
+            }
+            return Ok(ExitCode::SUCCESS);
         }
         SessionCommand::List { format, place } => {
             let config = place.config()?;

@@ -5,7 +5,10 @@
 //! says otherwise. Nothing of the lake is written here and no episode-level row is ever
 //! copied in: a session holds organisation codes, group names and what people typed.
 
+pub mod access;
+pub mod notes;
 pub mod sessions;
+pub mod summaries;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -49,7 +52,11 @@ pub fn path(lake: &Path, configured: Option<&Path>) -> PathBuf {
 /// The schema, one migration a step, applied in order and never edited once released
 /// (a change is a new step). SQLite's `user_version` records how far a file has come.
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("schema/001_sessions.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("schema/001_sessions.sql")),
+        M::up(include_str!("schema/002_notes.sql")),
+        M::up(include_str!("schema/003_summaries.sql")),
+    ])
 }
 
 /// An open collaborative database.
@@ -133,10 +140,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.sqlite");
         let first = Collab::open(&path).unwrap();
-        assert_eq!(first.schema_version().unwrap(), 1);
+        assert_eq!(first.schema_version().unwrap(), 3);
         drop(first);
         // Opening again finds the schema current and changes nothing.
-        assert_eq!(Collab::open(&path).unwrap().schema_version().unwrap(), 1);
+        assert_eq!(Collab::open(&path).unwrap().schema_version().unwrap(), 3);
         let mode: String = Connection::open(&path)
             .unwrap()
             .pragma_query_value(None, "journal_mode", |r| r.get(0))

@@ -61,7 +61,7 @@ pub struct NewSession<'a> {
 
 /// `text` trimmed, or why it cannot be stored as `what`: empty, longer than `max`
 /// characters, or holding control characters (a line break in a title, say).
-fn checked<'a>(what: &str, text: &'a str, max: usize) -> Result<&'a str, CollabError> {
+pub(super) fn checked<'a>(what: &str, text: &'a str, max: usize) -> Result<&'a str, CollabError> {
     let text = text.trim();
     if text.is_empty() {
         return Err(CollabError::Invalid(format!("{what} is empty")));

@@ -87,7 +87,7 @@ pub fn choose(
                         );
                         (asked.clone(), asked, o)
                     }
-                    Role::Leader => {
+                    Role::Leader | Role::Participant => {
                         locked = true;
                         let own = viewer.org.clone().unwrap_or_default();
                         let name = peers.name(&own).unwrap_or("").to_string();
@@ -97,7 +97,7 @@ pub fn choose(
                             vec![(own.clone(), format!("{own} — {name}"))],
                         )
                     }
-                    Role::Facilitator | Role::Public => {
+                    Role::Facilitator | Role::Public | Role::Moderator | Role::Advisor => {
                         let mut coded: Vec<(String, String)> = peers
                             .orgs()
                             .map(|(c, _)| (peers.label(viewer, c), c.to_string()))

@@ -28,10 +28,37 @@ pub enum Role {
     Facilitator,
     /// Published outputs only: pseudonymised and suppressed.
     Public,
+    /// Moderates one breakout group of one learning session, within its date window;
+    /// every organisation by peer code.
+    Moderator,
+    /// A leader of one organisation for one breakout group of one learning session,
+    /// within its date window: their own organisation named, others by peer code.
+    Participant,
+    /// A member of the Māori or consumer advisory groups: every session's summaries and
+    /// the equity dashboard, every organisation by peer code.
+    Advisor,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Analyst, Role::Leader, Role::Facilitator, Role::Public];
+    pub const ALL: [Role; 7] = [
+        Role::Analyst,
+        Role::Leader,
+        Role::Facilitator,
+        Role::Public,
+        Role::Moderator,
+        Role::Participant,
+        Role::Advisor,
+    ];
+
+    /// Whether a token of this role names its organisation (`--org`).
+    pub fn has_org(self) -> bool {
+        matches!(self, Role::Leader | Role::Participant)
+    }
+
+    /// Whether a token of this role holds for one session's group only.
+    pub fn is_scoped(self) -> bool {
+        matches!(self, Role::Moderator | Role::Participant)
+    }
 
     /// The role a name (`analyst`, `leader`, …) stands for.
     pub fn parse(name: &str) -> Option<Role> {
@@ -44,15 +71,28 @@ impl Role {
             Role::Leader => "leader",
             Role::Facilitator => "facilitator",
             Role::Public => "public",
+            Role::Moderator => "moderator",
+            Role::Participant => "participant",
+            Role::Advisor => "advisor",
         }
     }
 }
 
-/// The person asking: a role and, for a leader, their organisation.
+/// The one learning session's breakout group a moderator or participant token holds
+/// for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Scope {
+    pub session: i64,
+    pub group: i64,
+}
+
+/// The person asking: a role; for a leader or participant, their organisation; for a
+/// moderator or participant, their session's group.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Viewer {
     pub role: Role,
     pub org: Option<String>,
+    pub scope: Option<Scope>,
 }
 
 impl Viewer {
@@ -60,6 +100,7 @@ impl Viewer {
         Viewer {
             role: Role::Analyst,
             org: None,
+            scope: None,
         }
     }
 
@@ -67,6 +108,7 @@ impl Viewer {
         Viewer {
             role: Role::Public,
             org: None,
+            scope: None,
         }
     }
 
@@ -74,6 +116,7 @@ impl Viewer {
         Viewer {
             role: Role::Leader,
             org: Some(org.to_string()),
+            scope: None,
         }
     }
 
@@ -318,6 +361,7 @@ mod tests {
         Viewer {
             role: Role::Facilitator,
             org: None,
+            scope: None,
         }
         .protect(&mut facilitator, &p);
         assert!(facilitator.rows.is_empty());

@@ -90,11 +90,11 @@ pub fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Viewer, ApiError>
             ApiError::new(StatusCode::UNAUTHORIZED, "this token is not recognised")
         });
     }
-    match cookie_value(headers, session::COOKIE) {
+    match cookie_value(headers, signin::COOKIE) {
         None => Ok(Viewer::public()),
         Some(id) => state
             .tokens
-            .verify_session(&state.sessions, &id)
+            .verify_session(&state.signins, &id)
             .ok_or_else(|| {
                 ApiError::new(
                     StatusCode::UNAUTHORIZED,
@@ -166,11 +166,11 @@ pub(crate) async fn login(
             "this token is not recognised",
         ));
     }
-    let id = state.sessions.start(form.token.trim());
+    let id = state.signins.start(form.token.trim());
     let cookie = format!(
         "{}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
-        session::COOKIE,
-        session::TTL.as_secs()
+        signin::COOKIE,
+        signin::TTL.as_secs()
     );
     let mut response = Redirect::to("/").into_response();
     response.headers_mut().insert(
@@ -182,13 +182,13 @@ pub(crate) async fn login(
 
 /// Ends the session the cookie names and clears the cookie.
 pub(crate) async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    if let Some(id) = cookie_value(&headers, session::COOKIE) {
-        state.sessions.end(&id);
+    if let Some(id) = cookie_value(&headers, signin::COOKIE) {
+        state.signins.end(&id);
     }
     let mut response = Redirect::to("/").into_response();
     let cleared = format!(
         "{}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0",
-        session::COOKIE
+        signin::COOKIE
     );
     if let Ok(v) = HeaderValue::from_str(&cleared) {
         response.headers_mut().insert(header::SET_COOKIE, v);

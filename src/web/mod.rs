@@ -30,10 +30,11 @@ use crate::privacy::{Role, Viewer};
 
 mod api;
 mod auth;
+mod breakouts;
 mod error;
 mod pages;
 pub mod publish;
-pub mod session;
+pub mod signin;
 mod state;
 mod view;
 mod workers;
@@ -81,6 +82,26 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/login", get(login_page).post(login))
         .route("/logout", get(logout).post(logout))
         .route("/api/dashboards", get(api_dashboards))
+        .route(
+            "/api/sessions/{session}/groups/{group}/notes",
+            get(breakouts::list_notes).post(breakouts::post_note),
+        )
+        .route(
+            "/api/sessions/{session}/groups/{group}/notes/{note}/answered",
+            axum::routing::post(breakouts::mark_answered),
+        )
+        .route(
+            "/api/sessions/{session}/groups/{group}/summary",
+            get(breakouts::group_summary),
+        )
+        .route(
+            "/api/sessions/{session}/groups/{group}/summary/items",
+            axum::routing::post(breakouts::add_summary_item),
+        )
+        .route(
+            "/api/sessions/{session}/groups/{group}/summary/publish",
+            axum::routing::post(breakouts::publish_summary),
+        )
         .merge(expensive)
         // Inside compression, so it reads the handler's JSON before it is compressed.
         .layer(axum::middleware::from_fn(html_errors))

@@ -54,14 +54,17 @@ pub struct AppState {
     /// Whether the server started with tokens: fixed for its life, so that emptying the
     /// token list leaves everyone public rather than making everyone an analyst.
     pub(crate) tokens_required: bool,
-    pub tokens: session::TokenList,
-    pub sessions: session::Sessions,
+    pub tokens: signin::TokenList,
+    pub signins: signin::Sessions,
     /// Room for expensive requests ([`MAX_IN_FLIGHT`]).
     pub(crate) in_flight: Arc<tokio::sync::Semaphore>,
     /// Charts rasterised at once: one per core, since each takes a core while it runs.
     pub(crate) rasters: Arc<tokio::sync::Semaphore>,
     /// Where queries and drawing run, apart from the runtime that accepts connections.
     pub(crate) workers: super::workers::Workers,
+    /// The collaborative database (learning sessions, notes), opened per request: it
+    /// is made only when a session route first needs it.
+    pub(crate) collab_path: PathBuf,
 }
 
 impl AppState {
@@ -71,16 +74,20 @@ impl AppState {
         let current = Edition::load(&lake, &basis).await?;
         let tokens_required = !settings.config.tokens.is_empty();
         let tokens =
-            session::TokenList::new(settings.config_path.clone(), settings.config.tokens.clone());
+            signin::TokenList::new(settings.config_path.clone(), settings.config.tokens.clone());
         Ok(Arc::new(AppState {
             tokens_required,
             tokens,
-            sessions: session::Sessions::default(),
+            signins: signin::Sessions::default(),
             in_flight: Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
             rasters: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),
             workers: super::workers::Workers::new()?,
+            collab_path: crate::collab::path(
+                &settings.lake,
+                settings.config.collab.path.as_deref(),
+            ),
             settings,
             current: RwLock::new(Arc::new(current)),
             cache: Cache::default(),

@@ -2,6 +2,7 @@
 
 mod fixture;
 
+mod breakouts;
 mod browser;
 mod compliance;
 mod crash;

@@ -68,6 +68,7 @@ pub struct Tokens {
     pub analyst: String,
     pub leader: String,
     pub facilitator: String,
+    pub advisor: String,
 }
 
 pub const LEADER_ORG: &str = "CMH";
@@ -138,15 +139,18 @@ pub fn with_tokens() -> &'static (Server, Tokens) {
             analyst: "ako_test_analyst".into(),
             leader: "ako_test_leader".into(),
             facilitator: "ako_test_facilitator".into(),
+            advisor: "ako_test_advisor".into(),
         };
         let text = format!(
             "[privacy]\npseudonym_key = \"test key\"\n\n\
              [[tokens]]\nrole = \"analyst\"\nhash = \"{}\"\n\n\
              [[tokens]]\nrole = \"leader\"\norg = \"{LEADER_ORG}\"\nhash = \"{}\"\n\n\
-             [[tokens]]\nrole = \"facilitator\"\nhash = \"{}\"\n",
+             [[tokens]]\nrole = \"facilitator\"\nhash = \"{}\"\n\n\
+             [[tokens]]\nrole = \"advisor\"\nhash = \"{}\"\n",
             tokens::hash(&t.analyst),
             tokens::hash(&t.leader),
-            tokens::hash(&t.facilitator)
+            tokens::hash(&t.facilitator),
+            tokens::hash(&t.advisor)
         );
         let config = Config::parse(Path::new("test.toml"), &text).expect("config");
         (start(config), t)

@@ -161,6 +161,10 @@ mod tests {
             org: None,
             hash: tokens::hash(token),
             created: None,
+            session: None,
+            group: None,
+            valid_from: None,
+            valid_until: None,
         }
     }
 
