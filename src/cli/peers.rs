@@ -49,18 +49,28 @@ pub struct PeersArgs {
     queries: Option<PathBuf>,
 }
 
+/// Every organisation's profile for grouping; a lake without organisations is the
+/// user's to fix (exit 2).
+pub(crate) async fn org_profiles(
+    ctx: &datafusion::prelude::SessionContext,
+    catalog: &Catalog,
+    config: &Config,
+) -> anyhow::Result<Vec<peers::OrgProfile>> {
+    peers::profiles(ctx, catalog, config.peers.profile_months)
+        .await
+        .map_err(|e| match e {
+            peers::PeersError::NoOrganisations => user(e),
+            other => anyhow::Error::new(other),
+        })
+}
+
 pub async fn run(a: PeersArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(a.config.as_deref()).map_err(user)?;
     let dir = a.queries.unwrap_or_else(catalog::default_dir);
     let catalog = Catalog::load(&dir)
         .with_context(|| format!("loading indicators from {}", dir.display()))?;
     let (_, ctx) = open_session(&a.lake, a.as_of.as_deref()).await?;
-    let profiles = peers::profiles(&ctx, &catalog, config.peers.profile_months)
-        .await
-        .map_err(|e| match e {
-            peers::PeersError::NoOrganisations => user(e),
-            other => anyhow::Error::new(other),
-        })?;
+    let profiles = org_profiles(&ctx, &catalog, &config).await?;
     let grouped = peers::group(&profiles, &config.peers, a.by).map_err(user)?;
     if let Some((k, silhouette)) = grouped.clustering {
         eprintln!(

@@ -12,7 +12,7 @@ use ako::collab::{self, Collab, CollabError, NewSession, Session};
 use ako::config::Config;
 use ako::peers::{self, Grouping};
 
-use super::peers::grouping;
+use super::peers::{grouping, org_profiles};
 use super::{open_session, user};
 
 /// Where the lake and configuration are, as every other command takes them.
@@ -254,12 +254,7 @@ async fn create(
     let catalog = Catalog::load(&dir)
         .with_context(|| format!("loading indicators from {}", dir.display()))?;
     let (snapshot, ctx) = open_session(&place.lake, None).await?;
-    let profiles = peers::profiles(&ctx, &catalog, config.peers.profile_months)
-        .await
-        .map_err(|e| match e {
-            peers::PeersError::NoOrganisations => user(e),
-            other => anyhow::Error::new(other),
-        })?;
+    let profiles = org_profiles(&ctx, &catalog, &config).await?;
     let grouped = peers::group(&profiles, &config.peers, grouping).map_err(user)?;
     place
         .open(&config)?
