@@ -31,6 +31,39 @@ pub struct Config {
     pub tokens: Vec<crate::privacy::tokens::TokenEntry>,
     #[serde(default)]
     pub collab: CollabConfig,
+    #[serde(default)]
+    pub ideas: IdeasConfig,
+}
+
+/// `[ideas]`: the tags a change idea may carry. A closed list, so that "what worked"
+/// counts the same approach under one name.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdeasConfig {
+    #[serde(default = "default_idea_tags")]
+    pub tags: Vec<String>,
+}
+
+fn default_idea_tags() -> Vec<String> {
+    [
+        "kaupapa Māori",
+        "sensory modulation",
+        "whānau liaison",
+        "trauma-informed care",
+        "debriefing",
+        "peer support",
+        "Safewards",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+impl Default for IdeasConfig {
+    fn default() -> Self {
+        IdeasConfig {
+            tags: default_idea_tags(),
+        }
+    }
 }
 
 /// `[collab]`: where the collaborative database is (learning sessions, notes).
@@ -155,6 +188,14 @@ impl Config {
         if let Some(p) = config.collab.path.take() {
             let base = path.parent().unwrap_or(Path::new(""));
             config.collab.path = Some(base.join(p));
+        }
+        let tags = &config.ideas.tags;
+        if tags.iter().any(|t| t.trim().is_empty() || t.trim() != t)
+            || (1..tags.len()).any(|i| tags[..i].contains(&tags[i]))
+        {
+            return Err(invalid(
+                "ideas.tags: each tag must be non-empty, without surrounding spaces, and listed once".into(),
+            ));
         }
         let bands = &config.peers.size_bands;
         if bands.is_empty() || bands.last().is_some_and(|b| b.below.is_some()) {

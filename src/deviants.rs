@@ -14,17 +14,14 @@
 
 use std::collections::BTreeMap;
 
-use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Float64Type};
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
 use crate::catalog::CatalogError;
-use crate::derived::{self, DerivedError, Sources};
+use crate::derived::{DerivedError, Sources};
+pub use crate::series::Month;
 use crate::stats::funnel::{self, FunnelOptions, FunnelType, Overdispersion};
 use crate::stats::spc::{self, Chart, Convention, Direction, PointType, SpcOptions};
-use crate::table::string_column;
 
 /// The indicator deviance is judged on.
 pub const INDICATOR: &str = "events_per_1000_bed_days";
@@ -35,6 +32,8 @@ pub enum DeviantsError {
     Catalog(#[from] CatalogError),
     #[error(transparent)]
     Derived(#[from] Box<DerivedError>),
+    #[error(transparent)]
+    Series(#[from] crate::series::SeriesError),
     #[error(transparent)]
     Ideas(#[from] crate::ideas::IdeasError),
     #[error("reading rates: {0}")]
@@ -105,58 +104,6 @@ impl Default for DeviantOptions {
     }
 }
 
-/// One organisation-month of the indicator.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Month {
-    pub org_code: String,
-    pub jurisdiction: String,
-    pub period: String,
-    pub events: f64,
-    pub bed_days: f64,
-}
-
-async fn months(ctx: &SessionContext, sources: &Sources<'_>) -> Result<Vec<Month>, DeviantsError> {
-    let indicator = sources.catalog.get(INDICATOR)?;
-    let batches = derived::run(ctx, indicator, &[], sources)
-        .await
-        .map_err(Box::new)?;
-    let mut out = Vec::new();
-    for b in &batches {
-        let codes = string_column(b, "org_code")?;
-        let periods = string_column(b, "period")?;
-        // The indicator carries each organisation's jurisdiction at its org level.
-        let jurisdictions = string_column(b, "jurisdiction")?;
-        let num = cast(
-            b.column_by_name("numerator").expect("indicator column"),
-            &DataType::Float64,
-        )?;
-        let den = cast(
-            b.column_by_name("denominator").expect("indicator column"),
-            &DataType::Float64,
-        )?;
-        let (num, den) = (
-            num.as_primitive::<Float64Type>(),
-            den.as_primitive::<Float64Type>(),
-        );
-        for i in 0..b.num_rows() {
-            // Months whose extract never arrived (null numerator) or without bed days are
-            // not months of evidence.
-            if num.is_null(i) || den.is_null(i) || den.value(i) <= 0.0 {
-                continue;
-            }
-            out.push(Month {
-                jurisdiction: jurisdictions.value(i).to_string(),
-                org_code: codes.value(i).to_string(),
-                period: periods.value(i).to_string(),
-                events: num.value(i),
-                bed_days: den.value(i),
-            });
-        }
-    }
-    out.sort_by(|a, b| (&a.org_code, &a.period).cmp(&(&b.org_code, &b.period)));
-    Ok(out)
-}
-
 /// Funnel evidence: per jurisdiction, the latest `funnel_months` months pooled.
 pub fn funnel_deviants(months: &[Month], options: &DeviantOptions) -> Vec<Deviant> {
     let mut by_jurisdiction: BTreeMap<&str, Vec<&Month>> = BTreeMap::new();
@@ -181,8 +128,8 @@ pub fn funnel_deviants(months: &[Month], options: &DeviantOptions) -> Vec<Devian
         let mut pooled: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
         for m in rows.iter().filter(|m| keep.contains(&m.period.as_str())) {
             let e = pooled.entry(&m.org_code).or_default();
-            e.0 += m.events;
-            e.1 += m.bed_days;
+            e.0 += m.numerator;
+            e.1 += m.denominator;
         }
         if pooled.len() < 3 {
             // A funnel of one or two organisations says nothing about either.
@@ -254,10 +201,7 @@ pub fn spc_deviants(
         if rows.len() < 2 * options.sustained_months {
             continue;
         }
-        let rates: Vec<f64> = rows
-            .iter()
-            .map(|m| m.events * 1000.0 / m.bed_days)
-            .collect();
+        let rates: Vec<f64> = rows.iter().map(|m| m.value(1000.0)).collect();
         // With a dated change idea and a year of data before it, the limits come from
         // the months before the change (the baseline the change is judged against), as a
         // QI team would freeze them; otherwise from every month.
@@ -353,7 +297,7 @@ pub async fn find(
     sources: &Sources<'_>,
     options: &DeviantOptions,
 ) -> Result<Vec<Deviant>, DeviantsError> {
-    let months = months(ctx, sources).await?;
+    let months = crate::series::org_months(ctx, sources, INDICATOR, &[]).await?;
     let ideas = crate::ideas::from_lake(ctx, sources.catalog).await?;
     let mut out = funnel_deviants(&months, options);
     out.extend(spc_deviants(&months, &ideas, options));

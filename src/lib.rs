@@ -35,6 +35,7 @@ pub mod model;
 pub mod peers;
 pub mod privacy;
 pub mod render;
+pub mod series;
 pub mod sheet;
 pub mod stats;
 pub mod table;

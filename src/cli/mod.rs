@@ -19,6 +19,7 @@ use ako::lake::{AsOf, Lake, LakeError, Snapshot};
 use ako::render::{self, TableFormat};
 use datafusion::prelude::SessionContext;
 
+mod ideas;
 mod peers;
 mod serve;
 mod session;
@@ -128,6 +129,11 @@ enum Command {
         #[command(subcommand)]
         command: session::SessionCommand,
     },
+    /// Change ideas (PDSA), what the charts show since each, and proposed rebases.
+    Ideas {
+        #[command(subcommand)]
+        command: ideas::IdeasCommand,
+    },
     /// The collaborative database (sessions, notes): an online backup.
     Collab {
         #[command(subcommand)]
@@ -179,6 +185,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Stats { method } => stats::run(method),
         Command::Session { command } => session::session(command).await,
         Command::Collab { command } => session::collab(command),
+        Command::Ideas { command } => ideas::ideas(command).await,
         Command::Serve(args) => serve::serve(args).await,
         Command::Token { command } => serve::token(command),
         Command::Publish(args) => serve::publish(args).await,

@@ -21,20 +21,23 @@ pub struct Place {
     /// The lake folder (the collaborative database is `collab.sqlite` in it, unless
     /// `[collab] path` in the configuration says otherwise).
     #[arg(long, env = "AKO_LAKE", default_value = "lake")]
-    lake: PathBuf,
+    pub(super) lake: PathBuf,
     /// Configuration file (default ./ako.toml, or AKO_CONFIG).
     #[arg(long)]
     config: Option<PathBuf>,
 }
 
 impl Place {
-    fn config(&self) -> anyhow::Result<Config> {
+    pub(super) fn collab_path(&self, config: &Config) -> PathBuf {
+        collab::path(&self.lake, config.collab.path.as_deref())
+    }
+
+    pub(super) fn config(&self) -> anyhow::Result<Config> {
         Config::load(self.config.as_deref()).map_err(user)
     }
 
-    fn open(&self, config: &Config) -> anyhow::Result<Collab> {
-        let path = collab::path(&self.lake, config.collab.path.as_deref());
-        Collab::open(&path).map_err(refusal)
+    pub(super) fn open(&self, config: &Config) -> anyhow::Result<Collab> {
+        Collab::open(&self.collab_path(config)).map_err(refusal)
     }
 }
 
@@ -128,9 +131,9 @@ pub enum CollabCommand {
 }
 
 /// A refusal of the user's input is exit 2; anything else is a failure.
-fn refusal(e: CollabError) -> anyhow::Error {
+pub(super) fn refusal(e: CollabError) -> anyhow::Error {
     match e {
-        CollabError::Invalid(_) | CollabError::NotFound(_) => user(e),
+        CollabError::Invalid(_) | CollabError::NotFound(_) | CollabError::Denied(_) => user(e),
         other => anyhow::Error::new(other),
     }
 }

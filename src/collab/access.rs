@@ -20,6 +20,41 @@ pub enum NotesAction<'a> {
 #[error("{0}")]
 pub struct Denied(pub String);
 
+/// What a viewer asks to do with change ideas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdeasAction<'a> {
+    /// Read every organisation's ideas (others' by peer code) and "what worked".
+    Read,
+    /// Record or move on an idea of `org_code`.
+    Record { org_code: &'a str },
+}
+
+/// Whether `viewer` may take `action` on change ideas. Ideas are the collaborative's
+/// shared learning: everyone signed in reads them (each organisation other than the
+/// viewer's by peer code); the public does not. An organisation's leader (or its
+/// participant in a session) records its ideas; an analyst records any organisation's.
+pub fn ideas(viewer: &Viewer, action: IdeasAction) -> Result<(), Denied> {
+    let allowed = match action {
+        IdeasAction::Read => viewer.role != Role::Public,
+        IdeasAction::Record { org_code } => {
+            viewer.role == Role::Analyst
+                || (viewer.role.has_org() && viewer.org.as_deref() == Some(org_code))
+        }
+    };
+    if allowed {
+        return Ok(());
+    }
+    Err(Denied(
+        match action {
+            IdeasAction::Read => "change ideas are for the collaborative's members: sign in",
+            IdeasAction::Record { .. } => {
+                "an organisation's change ideas are recorded by its own leaders (or an analyst)"
+            }
+        }
+        .into(),
+    ))
+}
+
 fn in_scope(viewer: &Viewer, session: i64, group: i64) -> bool {
     viewer.scope == Some(Scope { session, group })
 }

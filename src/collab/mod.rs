@@ -6,6 +6,7 @@
 //! copied in: a session holds organisation codes, group names and what people typed.
 
 pub mod access;
+pub mod ideas;
 pub mod notes;
 pub mod sessions;
 pub mod summaries;
@@ -34,11 +35,20 @@ pub enum CollabError {
     /// A value the user gave that cannot be stored: theirs to correct.
     #[error("{0}")]
     Invalid(String),
+    /// Not the viewer's to do (`access`): a 403 over HTTP.
+    #[error("{0}")]
+    Denied(String),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+impl From<access::Denied> for CollabError {
+    fn from(d: access::Denied) -> CollabError {
+        CollabError::Denied(d.0)
+    }
 }
 
 /// The file name under the lake when `[collab] path` is not set.
@@ -56,6 +66,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("schema/001_sessions.sql")),
         M::up(include_str!("schema/002_notes.sql")),
         M::up(include_str!("schema/003_summaries.sql")),
+        M::up(include_str!("schema/004_ideas.sql")),
     ])
 }
 
@@ -140,10 +151,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.sqlite");
         let first = Collab::open(&path).unwrap();
-        assert_eq!(first.schema_version().unwrap(), 3);
+        assert_eq!(first.schema_version().unwrap(), 4);
         drop(first);
         // Opening again finds the schema current and changes nothing.
-        assert_eq!(Collab::open(&path).unwrap().schema_version().unwrap(), 3);
+        assert_eq!(Collab::open(&path).unwrap().schema_version().unwrap(), 4);
         let mode: String = Connection::open(&path)
             .unwrap()
             .pragma_query_value(None, "journal_mode", |r| r.get(0))

@@ -3,8 +3,9 @@
 //! figure is suppressed, relabelled and annotated the same way wherever it appears.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use datafusion::prelude::SessionContext;
 
@@ -14,6 +15,7 @@ use super::{Dashboard, Dashboards, Panel, indicator_of};
 use crate::catalog::Catalog;
 use crate::chart::{self, figure::Context};
 use crate::config::Config;
+use crate::ideas::Judged;
 use crate::lake::{Lake, LakeError};
 use crate::model::ChangeIdea;
 use crate::privacy::{Pseudonyms, Role, Viewer, suppress};
@@ -31,6 +33,21 @@ pub enum ViewError {
     Ideas(#[from] crate::ideas::IdeasError),
 }
 
+/// The collaborative database's files as last read: modification time and length of the
+/// file and its write-ahead log.
+type Stamp = [Option<(SystemTime, u64)>; 2];
+
+fn stamp(path: &Path) -> Stamp {
+    let of = |p: &Path| {
+        std::fs::metadata(p)
+            .ok()
+            .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()))
+    };
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    [of(path), of(Path::new(&wal))]
+}
+
 boxed_datafusion_error!(ViewError, ViewError::Query);
 
 /// What the dashboards are computed from, beyond the lake itself.
@@ -40,6 +57,9 @@ pub struct Basis {
     pub config: Arc<Config>,
     pub dashboards: Arc<Dashboards>,
     pub compliance_dir: PathBuf,
+    /// The collaborative database, whose change ideas and rebase decisions the charts
+    /// draw (none: only the lake's change ideas, no rebases).
+    pub collab_path: Option<PathBuf>,
 }
 
 /// One lake version as the dashboards show it, with what is read from it once: peer
@@ -47,9 +67,14 @@ pub struct Basis {
 pub struct Edition {
     pub source: Source,
     pub pseudonyms: Pseudonyms,
+    /// The lake's change ideas (the import path; recorded ones are in [`Edition::judged`]).
     pub ideas: Vec<ChangeIdea>,
     /// Calendar years with episodes, for the period filter.
     pub years: Vec<String>,
+    /// The judged indicators' raw monthly series, read once per lake version.
+    series: crate::ideas::Series,
+    collab_path: Option<PathBuf>,
+    judged: Mutex<Option<(Stamp, Arc<Vec<Judged>>)>>,
 }
 
 impl Edition {
@@ -87,7 +112,20 @@ impl Edition {
         .into_iter()
         .map(|r| r[0].clone())
         .collect();
+        let series = crate::ideas::Series::load(
+            &ctx,
+            &crate::derived::Sources {
+                catalog: &basis.catalog,
+                config: &basis.config,
+                compliance_dir: &basis.compliance_dir,
+                store: crate::derived::Store::for_lake(&basis.lake_root, snapshot.lake_version),
+            },
+        )
+        .await?;
         Ok(Edition {
+            series,
+            collab_path: basis.collab_path.clone(),
+            judged: Mutex::new(None),
             source: Source {
                 ctx,
                 lake_version: snapshot.lake_version,
@@ -101,6 +139,33 @@ impl Edition {
             ideas,
             years,
         })
+    }
+
+    /// Every change idea judged on this lake version, with the rebase decisions recorded
+    /// so far. Read again whenever the collaborative database has changed, so that an
+    /// analyst's decision shows on the next chart drawn.
+    pub fn judged(&self) -> Result<Arc<Vec<Judged>>, crate::collab::CollabError> {
+        let now = self.collab_path.as_deref().map(stamp).unwrap_or_default();
+        let mut slot = self.judged.lock().expect("judged lock");
+        if let Some((at, judged)) = slot.as_ref()
+            && *at == now
+        {
+            return Ok(judged.clone());
+        }
+        let (recorded, decisions) = match self.collab_path.as_deref() {
+            Some(p) if p.is_file() => {
+                let c = crate::collab::Collab::open(p)?;
+                (c.ideas(None, None)?, c.rebase_decisions()?)
+            }
+            _ => (Vec::new(), Vec::new()),
+        };
+        let judged = Arc::new(crate::ideas::judge(
+            crate::collab::ideas::merged(recorded, &self.ideas),
+            &self.series,
+            &decisions,
+        ));
+        *slot = Some((now, judged.clone()));
+        Ok(judged)
     }
 
     /// The viewer's filter choices for `d`, checked by the library's policy
@@ -189,19 +254,33 @@ pub async fn show(
         table = project(&table, &keep);
     }
     let org = choices.get("org").filter(|o| !o.is_empty());
+    let named = org.filter(|o| viewer.may_name(o));
+    // Without the database the charts still draw, with the lake's ideas only.
+    let judged = edition.judged().unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "reading change ideas from the collaborative database");
+        Arc::new(crate::ideas::judge(
+            crate::collab::ideas::merged(Vec::new(), &edition.ideas),
+            &edition.series,
+            &[],
+        ))
+    });
     let context = Context {
         lake_version: edition.source.lake_version,
         highlight: viewer
             .org
             .clone()
             .or_else(|| org.map(|o| edition.pseudonyms.label(viewer, o))),
-        annotations: match org {
-            Some(o) if viewer.may_name(o) => edition
-                .ideas
+        annotations: named.map_or_else(Vec::new, |o| {
+            judged
                 .iter()
-                .filter(|i| i.org_code == *o)
-                .map(|i| (i.started.clone(), i.title.clone()))
-                .collect(),
+                .filter(|j| j.idea.org_code == *o)
+                .map(|j| (j.idea.started.clone(), j.idea.title.clone()))
+                .collect()
+        }),
+        rebases: match named {
+            Some(o) if judged_chart(panel) => {
+                crate::ideas::chart_rebases(&judged, o, &panel.indicator)
+            }
             _ => Vec::new(),
         },
         suppressed,
@@ -213,6 +292,17 @@ pub async fn show(
         compare,
         params: data.params,
         context,
+    })
+}
+
+/// Whether a panel charts one of the series ideas are judged on (its indicator, with at
+/// least the judged rows kept), so that a rebase of that series belongs on it.
+fn judged_chart(panel: &Panel) -> bool {
+    crate::ideas::JUDGED.iter().any(|(indicator, keep)| {
+        panel.indicator == *indicator
+            && keep
+                .iter()
+                .all(|(c, v)| panel.keep.get(*c).is_some_and(|k| k == v))
     })
 }
 

@@ -15,6 +15,7 @@ impl From<CollabError> for ApiError {
         match e {
             CollabError::Invalid(m) => ApiError::new(StatusCode::BAD_REQUEST, m),
             CollabError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, m),
+            CollabError::Denied(m) => ApiError::new(StatusCode::FORBIDDEN, m),
             other => internal(other),
         }
     }
@@ -27,7 +28,7 @@ impl From<access::Denied> for ApiError {
 }
 
 /// Runs `work` on the collaborative database, on the blocking pool.
-async fn with_collab<T: Send + 'static>(
+pub(super) async fn with_collab<T: Send + 'static>(
     state: &AppState,
     work: impl FnOnce(&mut Collab) -> Result<T, CollabError> + Send + 'static,
 ) -> Result<T, ApiError> {

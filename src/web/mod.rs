@@ -32,6 +32,7 @@ mod api;
 mod auth;
 mod breakouts;
 mod error;
+mod ideas;
 mod pages;
 pub mod publish;
 pub mod signin;
@@ -82,6 +83,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/login", get(login_page).post(login))
         .route("/logout", get(logout).post(logout))
         .route("/api/dashboards", get(api_dashboards))
+        .route("/api/ideas", get(ideas::list).post(ideas::record))
+        .route("/api/ideas/worked", get(ideas::worked))
+        .route(
+            "/api/ideas/{idea}/stage",
+            axum::routing::post(ideas::move_stage),
+        )
         .route(
             "/api/sessions/{session}/groups/{group}/notes",
             get(breakouts::list_notes).post(breakouts::post_note),

@@ -39,6 +39,10 @@ impl Settings {
             config: Arc::new(self.config.clone()),
             dashboards: Arc::new(self.dashboards.clone()),
             compliance_dir: self.compliance_dir.clone(),
+            collab_path: Some(crate::collab::path(
+                &self.lake,
+                self.config.collab.path.as_deref(),
+            )),
         }
     }
 }

@@ -17,9 +17,9 @@ use crate::server::{self, Got, Server, get};
 
 /// Group A (CMH, AKL, WTM) and group B (CAN, CCD, SOU) of session 1, held today; session
 /// 2 like it; session 3 held 30 days ago, whose tokens have expired.
-struct World {
-    server: Server,
-    collab: std::path::PathBuf,
+pub(crate) struct World {
+    pub(crate) server: Server,
+    pub(crate) collab: std::path::PathBuf,
     config: std::path::PathBuf,
     s1: Session,
     tokens: Vec<(&'static str, Option<String>)>,
@@ -44,7 +44,7 @@ fn groups() -> Vec<Group> {
     ]
 }
 
-fn world() -> &'static World {
+pub(crate) fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap().keep();
@@ -137,7 +137,7 @@ fn world() -> &'static World {
     })
 }
 
-fn token(w: &World, who: &str) -> Option<String> {
+pub(crate) fn token(w: &World, who: &str) -> Option<String> {
     w.tokens
         .iter()
         .find(|(n, _)| *n == who)
@@ -146,7 +146,7 @@ fn token(w: &World, who: &str) -> Option<String> {
         .clone()
 }
 
-fn post(url: &str, token: Option<&str>, body: &Value) -> Got {
+pub(crate) fn post(url: &str, token: Option<&str>, body: &Value) -> Got {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()

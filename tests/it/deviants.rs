@@ -9,8 +9,8 @@ fn month(org: &str, jurisdiction: &str, period: String, events: f64, bed_days: f
         org_code: org.into(),
         jurisdiction: jurisdiction.into(),
         period,
-        events,
-        bed_days,
+        numerator: events,
+        denominator: bed_days,
     }
 }
 

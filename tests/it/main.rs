@@ -10,6 +10,7 @@ mod deviants;
 mod differencing;
 mod formats;
 mod fuzz;
+mod ideas;
 mod indicators;
 mod peers;
 mod population_rates;

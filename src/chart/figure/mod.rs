@@ -99,6 +99,9 @@ pub struct Context {
     pub highlight: Option<String>,
     /// Dated change ideas of the organisation charted: (`YYYY-MM-DD`, title).
     pub annotations: Vec<(String, String)>,
+    /// Rebases of the charted organisation's series after its change ideas: accepted
+    /// ones restart the limits, proposed ones are drawn dashed beside them.
+    pub rebases: Vec<crate::ideas::Rebase>,
     /// Rows withheld by suppression.
     pub suppressed: usize,
     /// Whether bed days (and the rates on them) were rounded for this viewer.

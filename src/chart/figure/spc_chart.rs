@@ -2,6 +2,7 @@
 //! and the sentence.
 
 use super::*;
+use crate::ideas::RebaseState;
 
 /// The SPC or run chart of one series: the chart and rules chosen, the calculation, the
 /// layers drawn, and the sentence that says what it shows.
@@ -48,7 +49,31 @@ pub(super) fn spc_model(
         );
         return figure;
     }
-    let options = spc_options(spec, indicator);
+    let mut options = spc_options(spec, indicator);
+    // A change idea's rebase, by the usable point it starts at (never the first: a part
+    // needs points before it).
+    let at = |period: &str| {
+        usable
+            .iter()
+            .position(|&r| table.text(r, "period") == Some(period))
+            .filter(|&i| i > 0)
+    };
+    let mut accepted: Vec<(usize, &str)> = ctx
+        .rebases
+        .iter()
+        .filter(|r| r.state == RebaseState::Accepted)
+        .filter_map(|r| at(&r.period).map(|i| (i, r.period.as_str())))
+        .collect();
+    accepted.sort_unstable();
+    options.part = accepted.iter().map(|(i, _)| *i).collect();
+    let proposed = ctx
+        .rebases
+        .iter()
+        .filter(|r| r.state == RebaseState::Proposed)
+        .filter_map(|r| at(&r.period).map(|i| (i, r.period.as_str())))
+        .filter(|(i, _)| !options.part.contains(i))
+        // One proposal at a time: the earliest undecided (after it, a later one).
+        .min();
     let result = match spc_calculation(&options, table, &usable) {
         Ok(r) => r,
         Err(e) => {
@@ -75,7 +100,62 @@ pub(super) fn spc_model(
     };
     spc_layers(&mut figure, &drawn, compare, ctx);
     figure.description = spc_sentence(&drawn, indicator);
+    for (_, period) in &accepted {
+        figure.description.push_str(&format!(
+            " The limits restart at {} (a rebase after a change idea, accepted by an analyst).",
+            pretty_period(period)
+        ));
+    }
+    if let Some((from, period)) = proposed {
+        let mut with = options.clone();
+        with.part.push(from);
+        with.part.sort_unstable();
+        if let Ok(p) = spc_calculation(&with, table, &usable) {
+            proposed_layers(&mut figure, &p, &xs, from, period);
+            figure.description.push_str(&format!(
+                " Dashed blue: the limits ako proposes from {}, after a sustained shift following a change idea; an analyst has not yet accepted them.",
+                pretty_period(period)
+            ));
+        }
+    }
     figure
+}
+
+/// The proposed centre line and limits from the point `from` on, dashed, beside the
+/// current ones.
+fn proposed_layers(figure: &mut Figure, p: &spc::SpcChart, xs: &[f64], from: usize, period: &str) {
+    let line = |f: &dyn Fn(&spc::Point) -> Option<f64>| -> Vec<(f64, Option<f64>)> {
+        xs.iter()
+            .zip(&p.points)
+            .skip(from)
+            .map(|(x, pt)| (*x, f(pt)))
+            .collect()
+    };
+    let layers = [
+        (
+            Some(format!("Proposed mean from {}", pretty_period(period))),
+            line(&|pt| pt.cl),
+        ),
+        (Some("Proposed limits".to_string()), line(&|pt| pt.ucl)),
+        (None, line(&|pt| pt.lcl)),
+    ];
+    let (lo, hi) = figure.y_range;
+    for (name, points) in layers {
+        figure.layers.push(Layer::Line {
+            name,
+            color: palette::BLUE,
+            points,
+            dashed: true,
+            width: 1.2,
+            step: false,
+        });
+    }
+    let drawn = figure.layers.iter().flat_map(|l| match l {
+        Layer::Line { points, .. } => points.iter().filter_map(|(_, v)| *v).collect(),
+        _ => Vec::new(),
+    });
+    let (nlo, nhi) = y_range(drawn);
+    figure.y_range = (lo.min(nlo), hi.max(nhi));
 }
 
 /// The chart and rules a panel asks for. Making Data Count puts every measure, rates
