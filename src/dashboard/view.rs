@@ -75,12 +75,23 @@ pub struct Edition {
     series: crate::ideas::Series,
     collab_path: Option<PathBuf>,
     judged: Mutex<Option<(Stamp, Arc<Vec<Judged>>)>>,
+    deviants: tokio::sync::OnceCell<Arc<Vec<crate::deviants::Deviant>>>,
 }
 
 impl Edition {
     /// The lake's latest version.
     pub async fn load(lake: &Lake, basis: &Basis) -> Result<Edition, ViewError> {
-        let snapshot = lake.snapshot(None).await?;
+        Self::load_at(lake, basis, None).await
+    }
+
+    /// The lake as of `version` (a learning session's pinned version), or its latest.
+    pub async fn load_at(
+        lake: &Lake,
+        basis: &Basis,
+        version: Option<i64>,
+    ) -> Result<Edition, ViewError> {
+        let as_of = version.map(crate::lake::AsOf::Version);
+        let snapshot = lake.snapshot(as_of.as_ref()).await?;
         let ctx = lake.session(&snapshot).await?;
         let orgs = strings(
             &ctx,
@@ -126,6 +137,7 @@ impl Edition {
             series,
             collab_path: basis.collab_path.clone(),
             judged: Mutex::new(None),
+            deviants: tokio::sync::OnceCell::new(),
             source: Source {
                 ctx,
                 lake_version: snapshot.lake_version,
@@ -139,6 +151,33 @@ impl Edition {
             ideas,
             years,
         })
+    }
+
+    /// The collaborative's positive deviants on this lake version, found once.
+    pub async fn deviants(
+        &self,
+    ) -> Result<Arc<Vec<crate::deviants::Deviant>>, crate::deviants::DeviantsError> {
+        self.deviants
+            .get_or_try_init(|| async {
+                let sources = crate::derived::Sources {
+                    catalog: &self.source.catalog,
+                    config: &self.source.config,
+                    compliance_dir: &self.source.compliance_dir,
+                    store: crate::derived::Store::for_lake(
+                        &self.source.lake_root,
+                        self.source.lake_version,
+                    ),
+                };
+                crate::deviants::find(
+                    &self.source.ctx,
+                    &sources,
+                    &crate::deviants::DeviantOptions::default(),
+                )
+                .await
+                .map(Arc::new)
+            })
+            .await
+            .cloned()
     }
 
     /// Every change idea judged on this lake version, with the rebase decisions recorded

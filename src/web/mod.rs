@@ -30,6 +30,7 @@ use crate::privacy::{Role, Viewer};
 
 mod api;
 mod auth;
+mod breakout_page;
 mod breakouts;
 mod error;
 mod ideas;
@@ -62,6 +63,10 @@ pub fn router(state: Arc<AppState>) -> Router {
     // the cheap routes (health, sign-in) stay quick.
     let expensive = Router::new()
         .route("/dashboards/{id}", get(pages::dashboard))
+        .route(
+            "/sessions/{session}/groups/{group}",
+            get(breakout_page::page),
+        )
         .route("/api/dashboards/{id}", get(api_dashboard))
         .route("/api/dashboards/{id}/panels/{panel}", get(api_panel))
         .route(

@@ -25,6 +25,7 @@ pub(super) fn templates() -> &'static Environment<'static> {
             ("dashboard.html", include_str!("templates/dashboard.html")),
             ("login.html", include_str!("templates/login.html")),
             ("error.html", include_str!("templates/error.html")),
+            ("breakout.html", include_str!("templates/breakout.html")),
         ] {
             env.add_template(name, text).expect("templates parse");
         }

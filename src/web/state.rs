@@ -69,6 +69,9 @@ pub struct AppState {
     /// The collaborative database (learning sessions, notes), opened per request: it
     /// is made only when a session route first needs it.
     pub(crate) collab_path: PathBuf,
+    /// Editions of the lake versions learning sessions pinned, loaded when first asked
+    /// for (a few at a time: sessions are held on few days).
+    pinned: tokio::sync::Mutex<Vec<Arc<Edition>>>,
 }
 
 impl AppState {
@@ -93,6 +96,7 @@ impl AppState {
                 settings.config.collab.path.as_deref(),
             ),
             settings,
+            pinned: tokio::sync::Mutex::new(Vec::new()),
             current: RwLock::new(Arc::new(current)),
             cache: Cache::default(),
             lake,
@@ -102,6 +106,25 @@ impl AppState {
 
     pub fn current(&self) -> Arc<Edition> {
         self.current.read().expect("state lock").clone()
+    }
+
+    /// The edition of lake version `version` (a session's pinned one): the current one if
+    /// it is that version, else loaded once and kept among the last few.
+    pub async fn edition_at(&self, version: Option<i64>) -> Result<Arc<Edition>, WebError> {
+        let current = self.current();
+        if version.is_none() || current.source.lake_version == version {
+            return Ok(current);
+        }
+        let mut pinned = self.pinned.lock().await;
+        if let Some(e) = pinned.iter().find(|e| e.source.lake_version == version) {
+            return Ok(e.clone());
+        }
+        let e = Arc::new(Edition::load_at(&self.lake, &self.basis, version).await?);
+        pinned.push(e.clone());
+        if pinned.len() > 3 {
+            pinned.remove(0);
+        }
+        Ok(e)
     }
 
     /// The room for expensive requests: a permit per request computing or drawing. An
@@ -127,7 +150,15 @@ impl AppState {
         *self.current.write().expect("state lock") = Arc::new(next);
         self.cache.retain_version(version);
         if let Some(v) = version {
-            crate::derived::prune(&self.settings.lake, v);
+            // Pinned sessions' versions keep their derived tables.
+            let oldest = self
+                .pinned
+                .lock()
+                .await
+                .iter()
+                .filter_map(|e| e.source.lake_version)
+                .fold(v, i64::min);
+            crate::derived::prune(&self.settings.lake, oldest);
         }
         tracing::info!(lake_version = ?version, "serving a new lake version");
         Ok(true)

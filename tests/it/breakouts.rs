@@ -497,3 +497,96 @@ fn the_moderator_condenses_answers_and_publishes_and_the_advisor_reads_it() {
         "{md}"
     );
 }
+
+/// Every organisation code (quoted, as in JSON or text cells) and name in the sample but
+/// `own`.
+fn others_than(own: Option<&str>) -> Vec<String> {
+    let csv = include_str!("../../src/generate/organisations.csv");
+    csv.lines()
+        .skip(1)
+        .flat_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            if Some(f[0]) == own {
+                vec![]
+            } else {
+                vec![
+                    format!(">{}<", f[0]),
+                    format!("{}:", f[0]),
+                    f[1].to_string(),
+                ]
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn the_breakout_page_shows_the_group_by_peer_code_with_its_charts_and_escaped_notes() {
+    let w = world();
+    let (s, a) = (w.s1.session_id, w.s1.groups[0].group_id);
+    let page = format!("/sessions/{s}/groups/{a}");
+    let participant = token(w, "participant");
+    let posted = post(
+        &w.server.url(&format!("/api/sessions/{s}/groups/{a}/notes")),
+        participant.as_deref(),
+        &json!({"kind": "worked", "text": "<script>alert('x')</script> whānau hui weekly"}),
+    );
+    assert_eq!(posted.status, 201, "{}", posted.text());
+    // The page's role matrix: the notes' readers see it; no one else does.
+    for (who, expected) in [
+        ("analyst", 200),
+        ("facilitator", 200),
+        ("moderator", 200),
+        ("participant", 200),
+        ("leader", 403),
+        ("advisor", 403),
+        ("public", 403),
+        ("moderator of another group", 403),
+        ("moderator of another session", 403),
+        ("participant of another group", 403),
+        ("participant of another session", 403),
+        ("moderator outside the window", 401),
+        ("participant outside the window", 401),
+    ] {
+        let got = get(&w.server.url(&page), token(w, who).as_deref());
+        assert_eq!(
+            got.status,
+            expected,
+            "{who}: {}",
+            &got.text()[..got.text().len().min(300)]
+        );
+    }
+    let html = get(&w.server.url(&page), participant.as_deref()).text();
+    // The note is text, not markup.
+    assert!(html.contains("&lt;script&gt;alert("), "the note is escaped");
+    assert!(!html.contains("<script>alert("));
+    // Members: the participant's own organisation by code, the others by peer code.
+    assert!(html.contains("<strong>CMH</strong>"));
+    let members = html.matches("class=\"member\"").count();
+    assert_eq!(members, 3, "three members");
+    for other in others_than(Some("CMH")) {
+        assert!(!html.contains(&other), "the participant was shown {other}");
+    }
+    // The peer-group charts and the equity charts, drawn; the note form; no moderator tools.
+    for id in [
+        "members",
+        "over-3-hours",
+        "groups",
+        "ratio",
+        "dsr",
+        "headline-by-ethnicity",
+    ] {
+        assert!(html.contains(&format!("id=\"panel-{id}\"")), "panel {id}");
+    }
+    assert!(html.matches("<svg").count() >= 6);
+    assert!(html.contains("id=\"note-form\"") && !html.contains("id=\"condense-form\""));
+    assert!(html.contains("What worked where"));
+    // The moderator gets the tools and no form; the members' chart has only the group.
+    let moderator = get(&w.server.url(&page), token(w, "moderator").as_deref()).text();
+    assert!(moderator.contains("id=\"condense-form\"") && !moderator.contains("id=\"note-form\""));
+    for other in others_than(None) {
+        assert!(
+            !moderator.contains(&other),
+            "the moderator was shown {other}"
+        );
+    }
+}
