@@ -20,6 +20,19 @@ pub enum NotesAction<'a> {
 #[error("{0}")]
 pub struct Denied(pub String);
 
+/// Whether `viewer` may run learning sessions: make them, move organisations between
+/// their breakout groups and nominate moderators. The programme's facilitators do, and
+/// analysts; nobody else.
+pub fn run_sessions(viewer: &Viewer) -> Result<(), Denied> {
+    if matches!(viewer.role, Role::Facilitator | Role::Analyst) {
+        Ok(())
+    } else {
+        Err(Denied(
+            "learning sessions are run by the programme's facilitators".into(),
+        ))
+    }
+}
+
 /// What a viewer asks to do with change ideas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IdeasAction<'a> {

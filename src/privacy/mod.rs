@@ -209,6 +209,17 @@ impl Pseudonyms {
         }
     }
 
+    /// The organisation `viewer` means by `label` (a peer code, or a code they may name).
+    pub fn org_of(&self, viewer: &Viewer, label: &str) -> Option<String> {
+        if viewer.may_name(label) && self.names.contains_key(label) {
+            return Some(label.to_string());
+        }
+        self.codes
+            .iter()
+            .find(|(_, code)| code.as_str() == label)
+            .map(|(org, _)| org.clone())
+    }
+
     /// The organisation's name for a viewer who may name it.
     pub fn name(&self, org_code: &str) -> Option<&str> {
         self.names.get(org_code).map(String::as_str)

@@ -36,6 +36,7 @@ mod error;
 mod ideas;
 mod pages;
 pub mod publish;
+mod sessions_page;
 pub mod signin;
 mod state;
 mod view;
@@ -67,6 +68,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/sessions/{session}/groups/{group}",
             get(breakout_page::page),
         )
+        .route("/api/sessions", axum::routing::post(sessions_page::create))
         .route("/api/dashboards/{id}", get(api_dashboard))
         .route("/api/dashboards/{id}/panels/{panel}", get(api_panel))
         .route(
@@ -90,6 +92,20 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/dashboards", get(api_dashboards))
         .route("/api/ideas", get(ideas::list).post(ideas::record))
         .route("/api/ideas/worked", get(ideas::worked))
+        .route("/sessions", get(sessions_page::list_page))
+        .route("/sessions/{session}", get(sessions_page::session_page))
+        .route(
+            "/api/sessions/{session}/move",
+            axum::routing::post(sessions_page::move_member),
+        )
+        .route(
+            "/api/sessions/{session}/groups/{group}/moderator",
+            axum::routing::post(sessions_page::set_moderator),
+        )
+        .route(
+            "/api/sessions/{session}/summary.md",
+            get(sessions_page::summary_md),
+        )
         .route(
             "/api/ideas/{idea}/stage",
             axum::routing::post(ideas::move_stage),

@@ -26,6 +26,8 @@ pub(super) fn templates() -> &'static Environment<'static> {
             ("login.html", include_str!("templates/login.html")),
             ("error.html", include_str!("templates/error.html")),
             ("breakout.html", include_str!("templates/breakout.html")),
+            ("sessions.html", include_str!("templates/sessions.html")),
+            ("session.html", include_str!("templates/session.html")),
         ] {
             env.add_template(name, text).expect("templates parse");
         }

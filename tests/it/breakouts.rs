@@ -21,7 +21,7 @@ pub(crate) struct World {
     pub(crate) server: Server,
     pub(crate) collab: std::path::PathBuf,
     config: std::path::PathBuf,
-    s1: Session,
+    pub(crate) s1: Session,
     tokens: Vec<(&'static str, Option<String>)>,
     /// Fifty participants of group A, for the concurrency test.
     crowd: Vec<String>,

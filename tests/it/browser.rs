@@ -318,3 +318,138 @@ fn every_dashboard_renders_in_chromium_and_a_filter_redraws_its_charts() {
     assert!(d.console_errors().is_empty());
     d.screenshot("my-organisation-leader-year");
 }
+
+impl Driver {
+    /// Waits until `js` (an expression) is true on a loaded page.
+    fn wait_until(&self, js: &str, what: &str) {
+        let started = Instant::now();
+        loop {
+            let v = self.script(&format!(
+                "try {{ return document.readyState === 'complete' && !!({js}); }} catch (e) {{ return false; }}"
+            ));
+            if v == json!(true) {
+                return;
+            }
+            assert!(started.elapsed() < Duration::from_secs(60), "never: {what}");
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+}
+
+/// The facilitator's flow of a learning session in the browser: make a session, move an
+/// organisation, nominate a moderator; a participant posts a note on the breakout page;
+/// the moderator condenses it and publishes; the facilitator exports the summaries.
+#[test]
+fn a_learning_session_runs_in_chromium_from_creation_to_the_exported_summary() {
+    let Some(d) = Driver::start() else { return };
+    let w = crate::breakouts::world();
+    let server = &w.server;
+    let token = |who: &str| crate::breakouts::token(w, who).expect("a token");
+
+    d.sign_in(server, &token("facilitator"));
+    d.goto(&server.url("/sessions"));
+    d.script(
+        "const f = document.getElementById('create-form'); f.title.value = 'December hui'; \
+         f.date.value = new Date().toISOString().slice(0, 10); f.grouping.value = 'size'; \
+         f.requestSubmit(); return null;",
+    );
+    d.wait_until(
+        "/^\\/sessions\\/\\d+$/.test(location.pathname)",
+        "the new session's page",
+    );
+    let groups =
+        d.script("return Array.from(document.querySelectorAll('section.group')).map(g => g.id)");
+    let groups: Vec<String> = serde_json::from_value(groups).unwrap();
+    assert!(groups.len() >= 2, "{groups:?}");
+    // Members are shown by peer code to the facilitator.
+    let first = d.script("return document.querySelector('#move-form select[name=org]').value");
+    let first = first.as_str().unwrap().to_string();
+    assert!(first.starts_with('P') && first.len() == 4, "{first}");
+    let last = groups
+        .last()
+        .unwrap()
+        .trim_start_matches("group-")
+        .to_string();
+    d.script(&format!(
+        "const f = document.getElementById('move-form'); f.to.value = {}; f.requestSubmit(); return null;",
+        json!(last)
+    ));
+    d.wait_until(
+        &format!(
+            "document.querySelector('#group-{last}').textContent.includes({})",
+            json!(first)
+        ),
+        "the moved organisation in its new group",
+    );
+    d.script(
+        "const f = document.querySelector('form.moderator-form'); f.name.value = 'Aroha (Yoda)'; f.requestSubmit(); return null;",
+    );
+    d.wait_until(
+        "document.querySelector('section.group .moderator').textContent === 'Aroha (Yoda)'",
+        "the nominated moderator",
+    );
+    d.screenshot("session-facilitator");
+    assert!(d.console_errors().is_empty());
+    d.sign_out(server);
+
+    // The breakout of session 1's group A, whose participant and moderator have tokens.
+    let page = format!(
+        "/sessions/{}/groups/{}",
+        w.s1.session_id, w.s1.groups[0].group_id
+    );
+    d.sign_in(server, &token("participant"));
+    d.goto(&server.url(&page));
+    let text = "Browser note: our whānau liaison role halved night-time seclusions";
+    d.script(&format!(
+        "const f = document.getElementById('note-form'); f.kind.value = 'worked'; f.text.value = {}; f.requestSubmit(); return null;",
+        json!(text)
+    ));
+    d.wait_until(
+        &format!(
+            "document.getElementById('note-list').textContent.includes({})",
+            json!(text)
+        ),
+        "the posted note",
+    );
+    assert!(
+        d.script("return document.querySelectorAll('#panel-members svg').length")
+            .as_u64()
+            >= Some(1)
+    );
+    d.screenshot("breakout-participant");
+    assert!(d.console_errors().is_empty());
+    d.sign_out(server);
+
+    d.sign_in(server, &token("moderator"));
+    d.goto(&server.url(&page));
+    d.script(&format!(
+        "const li = Array.from(document.querySelectorAll('#note-list li')).find(l => l.textContent.includes({})); \
+         li.querySelector('input.pick').checked = true; \
+         const f = document.getElementById('condense-form'); f.heading.value = 'Whānau liaison at night'; \
+         f.tags.value = 'whānau liaison'; f.requestSubmit(); return null;",
+        json!(text)
+    ));
+    d.wait_until(
+        "document.getElementById('summary-items').textContent.includes('Whānau liaison at night')",
+        "the summary item",
+    );
+    d.click("#publish");
+    d.wait_until(
+        "document.getElementById('summary-title').textContent.includes('published')",
+        "the published summary",
+    );
+    d.screenshot("breakout-moderator");
+    assert!(d.console_errors().is_empty());
+    d.sign_out(server);
+
+    d.sign_in(server, &token("facilitator"));
+    d.goto(&server.url(&format!("/sessions/{}", w.s1.session_id)));
+    let md = d.script(&format!(
+        "const r = new XMLHttpRequest(); r.open('GET', '/api/sessions/{}/summary.md', false); r.send(); return r.status + ' ' + r.responseText;",
+        w.s1.session_id
+    ));
+    let md = md.as_str().unwrap();
+    assert!(md.starts_with("200 "), "{md}");
+    assert!(md.contains("Whānau liaison at night"), "{md}");
+    d.sign_out(server);
+}
