@@ -32,6 +32,7 @@ pub mod ideas;
 pub mod ingest;
 pub mod lake;
 pub mod model;
+pub mod pack;
 pub mod peers;
 pub mod privacy;
 pub mod render;

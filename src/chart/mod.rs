@@ -100,8 +100,8 @@ pub fn svg(figure: &Figure) -> Result<String, ChartError> {
     }
     let head = format!(
         "<title>{}</title><desc>{}</desc>",
-        escape(&figure.title),
-        escape(&figure.description)
+        xml_escape(&figure.title),
+        xml_escape(&figure.description)
     );
     Ok(match text.find('>') {
         Some(end) => {
@@ -110,7 +110,7 @@ pub fn svg(figure: &Figure) -> Result<String, ChartError> {
                 "<svg ",
                 &format!(
                     "<svg role=\"img\" aria-label=\"{}\" ",
-                    escape(&figure.title)
+                    xml_escape(&figure.title)
                 ),
                 1,
             );
@@ -151,7 +151,8 @@ fn fonts() {
     });
 }
 
-fn escape(s: &str) -> String {
+/// Text made safe inside SVG or XML.
+pub fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -111,6 +111,26 @@ pub enum SessionCommand {
         #[command(flatten)]
         place: Place,
     },
+    /// Each breakout group's chart pack: a PDF (a page per chart), every chart as SVG
+    /// and PNG and its data as CSV, at the session's pinned lake version, for the
+    /// group's audience (every organisation by peer code, small cells withheld).
+    Pack {
+        session: i64,
+        /// Only this group (its group_id or name).
+        #[arg(long)]
+        group: Option<String>,
+        /// The folder the packs go in, one sub-folder per group (replaced whole).
+        #[arg(long)]
+        out: PathBuf,
+        /// The folder of dashboard files.
+        #[arg(long, env = "AKO_DASHBOARDS")]
+        dashboards: Option<PathBuf>,
+        /// The folder of indicator SQL files.
+        #[arg(long, env = "AKO_QUERIES")]
+        queries: Option<PathBuf>,
+        #[command(flatten)]
+        place: Place,
+    },
     /// Every session, newest first.
     List {
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -214,6 +234,16 @@ pub async fn session(command: SessionCommand) -> anyhow::Result<ExitCode> {
             }
             return Ok(ExitCode::SUCCESS);
         }
+        SessionCommand::Pack {
+            session,
+            group,
+            out,
+            dashboards,
+            queries,
+            place,
+        } => {
+            return pack(session, group.as_deref(), &out, dashboards, queries, &place).await;
+        }
         SessionCommand::List { format, place } => {
             let config = place.config()?;
             let list = place.open(&config)?.sessions().map_err(refusal)?;
@@ -269,6 +299,69 @@ async fn create(
             groups: &grouped.groups,
         })
         .map_err(refusal)
+}
+
+async fn pack(
+    session: i64,
+    group: Option<&str>,
+    out: &std::path::Path,
+    dashboards: Option<PathBuf>,
+    queries: Option<PathBuf>,
+    place: &Place,
+) -> anyhow::Result<ExitCode> {
+    let config = place.config()?;
+    let s = place.open(&config)?.session(session).map_err(refusal)?;
+    let groups: Vec<_> = match group {
+        None => s.groups.iter().collect(),
+        Some(name) => {
+            let found = s
+                .groups
+                .iter()
+                .find(|g| g.group_id.to_string() == name || g.name == name)
+                .ok_or_else(|| {
+                    user(format!(
+                        "session {session} has no group `{name}` (give its group_id or name, as `ako session show` lists them)"
+                    ))
+                })?;
+            vec![found]
+        }
+    };
+    if config.privacy.pseudonym_key.is_none() {
+        return Err(user(
+            "a pack shows organisations by peer codes, which need a secret key: add `[privacy] pseudonym_key = \"…\"` (long random text, kept unchanged) to ako.toml, or run `ako token add`, which adds one",
+        ));
+    }
+    let catalog = Catalog::load(&queries.unwrap_or_else(catalog::default_dir))
+        .context("loading indicators")?;
+    let dir = dashboards.unwrap_or_else(ako::dashboard::default_dir);
+    let dashboards = ako::dashboard::Dashboards::load(&dir, &catalog).map_err(user)?;
+    let lake = ako::lake::Lake::open(&place.lake)
+        .with_context(|| format!("opening the lake at {}", place.lake.display()))?;
+    let basis = ako::dashboard::view::Basis {
+        lake_root: place.lake.clone(),
+        catalog: std::sync::Arc::new(catalog),
+        config: std::sync::Arc::new(config.clone()),
+        dashboards: std::sync::Arc::new(dashboards),
+        compliance_dir: ako::compliance::default_dir(),
+        collab_path: Some(place.collab_path(&config)),
+    };
+    let edition = ako::dashboard::view::Edition::load_at(&lake, &basis, s.lake_version).await?;
+    let cache = ako::dashboard::compute::Cache::default();
+    for g in groups {
+        let viewer = ako::pack::breakout_audience(&s, g);
+        let built = ako::pack::build(&cache, &edition, &viewer, &s, g).await?;
+        let pdf = ako::pack::pdf(&built)?;
+        let folder = ako::pack::write(&built, &pdf, out)?;
+        println!(
+            "group {} {}: {} charts at lake version {} -> {}",
+            g.group_id,
+            g.name,
+            built.charts.len(),
+            built.lake_version.map_or("empty".into(), |v| v.to_string()),
+            folder.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print(s: &Session, format: Format) -> anyhow::Result<()> {

@@ -19,7 +19,7 @@ use crate::ideas::Judged;
 use crate::lake::{Lake, LakeError};
 use crate::model::ChangeIdea;
 use crate::privacy::{Pseudonyms, Role, Viewer, suppress};
-use crate::table::Table;
+use crate::table::{Cell, Table};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ViewError {
@@ -343,6 +343,26 @@ fn judged_chart(panel: &Panel) -> bool {
                 .iter()
                 .all(|(c, v)| panel.keep.get(*c).is_some_and(|k| k == v))
     })
+}
+
+/// The cells of a protected table as a person reads them: a withheld cell says why
+/// (`<6` for a small number, `n/p` for one withheld to protect another).
+pub fn display_rows(table: &Table) -> Vec<Vec<String>> {
+    let reason = table.col(suppress::REASON);
+    table
+        .rows
+        .iter()
+        .map(|r| {
+            let why = reason.and_then(|c| r[c].as_str().map(str::to_string));
+            r.iter()
+                .map(|c| match (c, &why) {
+                    (Cell::Null, Some(w)) if w == suppress::SMALL => suppress::SMALL.into(),
+                    (Cell::Null, Some(_)) => "n/p".into(),
+                    _ => c.display(),
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// `table` with only `columns`, in that order.

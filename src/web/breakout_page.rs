@@ -4,8 +4,6 @@
 //! charts show; the collaborative's positive deviants ("what worked where"); the group's
 //! notes, with a form for participants and the moderator's tools.
 
-use std::collections::BTreeMap;
-
 use minijinja::context;
 use serde::Serialize;
 
@@ -15,10 +13,6 @@ use super::*;
 use crate::collab::access::{self, NotesAction, SummaryAction};
 use crate::deviants::Evidence;
 use crate::ideas::{RebaseState, Verdict};
-
-/// The dashboards a breakout shows, and whether its charts are the group's (else
-/// national, for context).
-const DASHBOARDS: [(&str, bool); 2] = [("peer-group", true), ("equity", false)];
 
 #[derive(Serialize)]
 struct IdeaView {
@@ -35,20 +29,6 @@ struct DeviantView {
     org: String,
     evidence: String,
     change_idea: Option<String>,
-}
-
-/// Only the group's members, in an organisation-level table.
-fn keep_members(shown: &mut Shown, panel: &Panel, labels: &[String]) {
-    if panel.params.get("level").map(String::as_str) != Some("org") {
-        return;
-    }
-    let Some(c) = shown.table.col("org_code") else {
-        return;
-    };
-    shown
-        .table
-        .rows
-        .retain(|r| r[c].as_str().is_some_and(|o| labels.iter().any(|l| l == o)));
 }
 
 /// A deviant's evidence in words without its numbers: the rates and counts behind it
@@ -91,7 +71,6 @@ pub(crate) async fn page(
         .ok_or_else(|| ApiError::not_found(&format!("group {group} in session {session}")))?;
     let edition = state.edition_at(s.lake_version).await.map_err(internal)?;
     let label = |org: &str| edition.pseudonyms.label(&viewer, org);
-    let labels: Vec<String> = g.members.iter().map(|m| label(&m.org_code)).collect();
     let members: Vec<_> = g
         .members
         .iter()
@@ -102,39 +81,30 @@ pub(crate) async fn page(
         })
         .collect();
 
+    let found = crate::pack::charts::sections(&state.cache, &edition, &viewer, &s, &g)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
     let mut sections: Vec<(String, bool, Vec<PanelView>)> = Vec::new();
-    for (id, of_group) in DASHBOARDS {
-        let Some(d) = state.settings.dashboards.get(id) else {
-            continue;
-        };
-        let query: BTreeMap<String, String> = if of_group {
-            [
-                ("grouping".to_string(), s.grouping.name().to_string()),
-                ("peer_group".to_string(), g.name.clone()),
-            ]
-            .into()
-        } else {
-            BTreeMap::new()
-        };
-        // A participant's peer group may be locked to their own organisation's; then the
-        // charts are of that group, filtered to this breakout's members.
-        let (choices, mut views) = match edition.choose(d, &viewer, &query) {
-            Ok(c) => c,
-            Err(_) => choose(&edition, d, &viewer, &BTreeMap::new())?,
-        };
-        let mut panels = Vec::new();
-        for panel in &d.panels {
-            let view = match show(&state, &edition, d, panel, &viewer, &choices, &mut views).await {
-                Ok(mut shown) => {
-                    keep_members(&mut shown, panel, &labels);
+    for section in found {
+        let panels = section
+            .panels
+            .iter()
+            .map(|(panel, shown)| match shown {
+                Ok(shown) => {
                     let figure = shown.figure(&state.settings.catalog, panel);
-                    panel_view(panel, Ok((&shown, &figure)))
+                    panel_view(panel, Ok((shown, &figure)))
                 }
-                Err(e) => panel_view(panel, Err(&e)),
-            };
-            panels.push(view);
-        }
-        sections.push((d.title.clone(), of_group, panels));
+                Err(e) => {
+                    tracing::error!(panel = %panel.id, "computing: {e}");
+                    let e = ApiError::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        format!("panel {} could not be computed", panel.id),
+                    );
+                    panel_view(panel, Err(&e))
+                }
+            })
+            .collect();
+        sections.push((section.dashboard.title.clone(), section.of_group, panels));
     }
 
     let judged = edition.judged()?;
@@ -223,4 +193,51 @@ pub(crate) async fn page(
             home => "/",
         },
     )
+}
+
+/// `/sessions/S/groups/G/pack.pdf`: the group's chart pack as the viewer may see it,
+/// at the session's pinned lake version.
+pub(crate) async fn pack_pdf(
+    State(state): State<Arc<AppState>>,
+    UrlPath((session, group)): UrlPath<(i64, i64)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let viewer = viewer(&state, &headers)?;
+    access::notes(&viewer, session, group, NotesAction::Read)?;
+    let s = with_collab(&state, move |c| c.session(session)).await?;
+    let g = s
+        .groups
+        .iter()
+        .find(|g| g.group_id == group)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(&format!("group {group} in session {session}")))?;
+    let edition = state.edition_at(s.lake_version).await.map_err(internal)?;
+    let pack = crate::pack::build(&state.cache, &edition, &viewer, &s, &g)
+        .await
+        .map_err(|e| {
+            tracing::error!("building the pack of session {session} group {group}: {e}");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the pack could not be built",
+            )
+        })?;
+    // Laying out and embedding fonts is CPU work: off the request threads, a core at a
+    // time, like rasterising.
+    let _core = state.rasters.acquire().await.map_err(internal)?;
+    let name = format!("{}.pdf", pack.folder());
+    let bytes = tokio::task::spawn_blocking(move || crate::pack::pdf(&pack))
+        .await
+        .map_err(internal)?
+        .map_err(internal)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }

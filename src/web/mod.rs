@@ -68,6 +68,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/sessions/{session}/groups/{group}",
             get(breakout_page::page),
         )
+        .route(
+            "/sessions/{session}/groups/{group}/pack.pdf",
+            get(breakout_page::pack_pdf),
+        )
         .route("/api/sessions", axum::routing::post(sessions_page::create))
         .route("/api/dashboards/{id}", get(api_dashboard))
         .route("/api/dashboards/{id}/panels/{panel}", get(api_panel))

@@ -12,8 +12,6 @@ use serde::Serialize;
 use super::{ApiError, AppState, Shown, choose, panel_links, show, viewer};
 use crate::chart;
 use crate::dashboard::Panel;
-use crate::privacy::suppress;
-use crate::table::Cell;
 
 pub(super) fn templates() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
@@ -125,22 +123,7 @@ pub(super) fn panel_view(
             view.description = figure.description.clone();
             view.footer = figure.footer.clone();
             view.columns = shown.table.columns.clone();
-            let reason = shown.table.col(suppress::REASON);
-            view.rows = shown
-                .table
-                .rows
-                .iter()
-                .map(|r| {
-                    let why = reason.and_then(|c| r[c].as_str().map(str::to_string));
-                    r.iter()
-                        .map(|c| match (c, &why) {
-                            (Cell::Null, Some(w)) if w == suppress::SMALL => suppress::SMALL.into(),
-                            (Cell::Null, Some(_)) => "n/p".into(),
-                            _ => c.display(),
-                        })
-                        .collect()
-                })
-                .collect();
+            view.rows = crate::dashboard::view::display_rows(&shown.table);
         }
         Err(e) => view.error = Some(e.message().to_string()),
     }

@@ -20,7 +20,7 @@ use crate::server::{self, Got, Server, get};
 pub(crate) struct World {
     pub(crate) server: Server,
     pub(crate) collab: std::path::PathBuf,
-    config: std::path::PathBuf,
+    pub(crate) config: std::path::PathBuf,
     pub(crate) s1: Session,
     tokens: Vec<(&'static str, Option<String>)>,
     /// Fifty participants of group A, for the concurrency test.
@@ -500,7 +500,7 @@ fn the_moderator_condenses_answers_and_publishes_and_the_advisor_reads_it() {
 
 /// Every organisation code (quoted, as in JSON or text cells) and name in the sample but
 /// `own`.
-fn others_than(own: Option<&str>) -> Vec<String> {
+pub(crate) fn others_than(own: Option<&str>) -> Vec<String> {
     let csv = include_str!("../../src/generate/organisations.csv");
     csv.lines()
         .skip(1)

@@ -440,6 +440,30 @@ fn a_learning_session_runs_in_chromium_from_creation_to_the_exported_summary() {
     );
     d.screenshot("breakout-moderator");
     assert!(d.console_errors().is_empty());
+    // The page links the group's chart pack; its second page (the first chart) is
+    // rendered as a person would see it printed.
+    let href = d.script("return document.getElementById('pack').getAttribute('href')");
+    assert_eq!(href.as_str(), Some(format!("{page}/pack.pdf").as_str()));
+    let pdf = get(
+        &server.url(&format!("{page}/pack.pdf")),
+        Some(&token("moderator")),
+    );
+    assert_eq!(pdf.status, 200);
+    if crate::packs::poppler() {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser");
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("pack.pdf");
+        std::fs::write(&file, &pdf.body).unwrap();
+        let made = std::process::Command::new("pdftoppm")
+            .args(["-png", "-r", "80", "-f", "2", "-l", "2", "-singlefile"])
+            .arg(&file)
+            .arg(dir.join("pack-page-2"))
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let png = std::fs::read(dir.join("pack-page-2.png")).unwrap();
+        assert_eq!(&png[..4], b"\x89PNG");
+    }
     d.sign_out(server);
 
     d.sign_in(server, &token("facilitator"));

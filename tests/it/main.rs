@@ -12,6 +12,7 @@ mod formats;
 mod fuzz;
 mod ideas;
 mod indicators;
+mod packs;
 mod peers;
 mod population_rates;
 mod reference;
