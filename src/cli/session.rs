@@ -103,11 +103,18 @@ pub enum SessionCommand {
         #[command(flatten)]
         place: Place,
     },
-    /// Every group's summary, for the facilitator's report after the session.
+    /// Every group's summary, for the facilitator's report after the session, with the
+    /// charts of its pack referenced.
     Summary {
         session: i64,
         #[arg(long, value_enum, default_value_t = SummaryFormat::Md)]
         format: SummaryFormat,
+        /// The folder of dashboard files (whose charts the packs hold).
+        #[arg(long, env = "AKO_DASHBOARDS")]
+        dashboards: Option<PathBuf>,
+        /// The folder of indicator SQL files.
+        #[arg(long, env = "AKO_QUERIES")]
+        queries: Option<PathBuf>,
         #[command(flatten)]
         place: Place,
     },
@@ -213,24 +220,44 @@ pub async fn session(command: SessionCommand) -> anyhow::Result<ExitCode> {
         SessionCommand::Summary {
             session,
             format,
+            dashboards,
+            queries,
             place,
         } => {
             let config = place.config()?;
             let c = place.open(&config)?;
             let s = c.session(session).map_err(refusal)?;
             let groups = c.session_summary(session).map_err(refusal)?;
+            let charts = ako::pack::chart_refs(&load_dashboards(dashboards, queries)?);
             match format {
-                SummaryFormat::Md => print!("{}", ako::collab::summaries::markdown(&s, &groups)),
-                SummaryFormat::Json => println!(
-                    "{}",
-                    serde_json::to_string_pretty(&serde_json::json!({
-                        "session_id": s.session_id,
-                        "title": s.title,
-                        "date": s.date,
-                        "lake_version": s.lake_version,
-                        "groups": groups,
-                    }))?
-                ),
+                SummaryFormat::Md => {
+                    print!("{}", ako::collab::summaries::markdown(&s, &groups, &charts))
+                }
+                SummaryFormat::Json => {
+                    let groups: Vec<serde_json::Value> = groups
+                        .iter()
+                        .map(|g| {
+                            let mut v = serde_json::to_value(g).expect("JSON values serialise");
+                            v["pack"] = format!(
+                                "/sessions/{}/groups/{}/pack.pdf",
+                                s.session_id, g.group_id
+                            )
+                            .into();
+                            v["charts"] = serde_json::to_value(&charts).expect("serialises");
+                            v
+                        })
+                        .collect();
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&serde_json::json!({
+                            "session_id": s.session_id,
+                            "title": s.title,
+                            "date": s.date,
+                            "lake_version": s.lake_version,
+                            "groups": groups,
+                        }))?
+                    )
+                }
             }
             return Ok(ExitCode::SUCCESS);
         }
@@ -301,6 +328,26 @@ async fn create(
         .map_err(refusal)
 }
 
+/// The indicators and the dashboards drawn from them.
+fn load_both(
+    dashboards: Option<PathBuf>,
+    queries: Option<PathBuf>,
+) -> anyhow::Result<(Catalog, ako::dashboard::Dashboards)> {
+    let dir = queries.unwrap_or_else(catalog::default_dir);
+    let catalog = Catalog::load(&dir)
+        .with_context(|| format!("loading indicators from {}", dir.display()))?;
+    let dir = dashboards.unwrap_or_else(ako::dashboard::default_dir);
+    let dashboards = ako::dashboard::Dashboards::load(&dir, &catalog).map_err(user)?;
+    Ok((catalog, dashboards))
+}
+
+fn load_dashboards(
+    dashboards: Option<PathBuf>,
+    queries: Option<PathBuf>,
+) -> anyhow::Result<ako::dashboard::Dashboards> {
+    Ok(load_both(dashboards, queries)?.1)
+}
+
 async fn pack(
     session: i64,
     group: Option<&str>,
@@ -331,10 +378,7 @@ async fn pack(
             "a pack shows organisations by peer codes, which need a secret key: add `[privacy] pseudonym_key = \"…\"` (long random text, kept unchanged) to ako.toml, or run `ako token add`, which adds one",
         ));
     }
-    let catalog = Catalog::load(&queries.unwrap_or_else(catalog::default_dir))
-        .context("loading indicators")?;
-    let dir = dashboards.unwrap_or_else(ako::dashboard::default_dir);
-    let dashboards = ako::dashboard::Dashboards::load(&dir, &catalog).map_err(user)?;
+    let (catalog, dashboards) = load_both(dashboards, queries)?;
     let lake = ako::lake::Lake::open(&place.lake)
         .with_context(|| format!("opening the lake at {}", place.lake.display()))?;
     let basis = ako::dashboard::view::Basis {

@@ -208,8 +208,20 @@ impl Collab {
     }
 }
 
-/// The session's summaries as Markdown, for the facilitator's report.
-pub fn markdown(session: &super::Session, groups: &[GroupSummary]) -> String {
+/// A chart of a group's pack, for a report to point to (the same charts for every
+/// group, each drawn for its own group).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChartRef {
+    /// Its page of the pack's PDF.
+    pub page: usize,
+    pub title: String,
+    /// The stem of its SVG, PNG and CSV in the group's pack folder.
+    pub file: String,
+}
+
+/// The session's summaries as Markdown, for the facilitator's report, each group's with
+/// the charts of its pack that the breakout looked at.
+pub fn markdown(session: &super::Session, groups: &[GroupSummary], charts: &[ChartRef]) -> String {
     let mut md = format!(
         "# {}, {}\n\nBreakout groups by {}; charts from lake version {}.\n",
         session.title,
@@ -248,6 +260,18 @@ pub fn markdown(session: &super::Session, groups: &[GroupSummary]) -> String {
                 item.heading,
                 notes.join(", ")
             ));
+        }
+        if !charts.is_empty() {
+            md.push_str(&format!(
+                "\nCharts, in the group's pack (`/sessions/{}/groups/{}/pack.pdf`, or `ako session pack {} --group {}`):\n\n",
+                session.session_id, g.group_id, session.session_id, g.group_id
+            ));
+            for c in charts {
+                md.push_str(&format!(
+                    "- page {}: {} (`{}.svg`, `.png`, `.csv`)\n",
+                    c.page, c.title, c.file
+                ));
+            }
         }
     }
     md
@@ -330,7 +354,19 @@ mod tests {
         let all = c.session_summary(s.session_id).unwrap();
         assert_eq!(all.len(), 2);
         assert_eq!(all[1].published_at, None);
-        let md = markdown(&s, &all);
+        let charts = [ChartRef {
+            page: 2,
+            title: "Members".into(),
+            file: "01-peer-group-members".into(),
+        }];
+        let md = markdown(&s, &all, &charts);
+        assert!(
+            md.contains(&format!(
+                "Charts, in the group's pack (`/sessions/{0}/groups/{1}/pack.pdf`, or `ako session pack {0} --group {1}`):\n\n- page 2: Members (`01-peer-group-members.svg`, `.png`, `.csv`)\n",
+                s.session_id, a
+            )),
+            "{md}"
+        );
         assert!(
             md.starts_with(
                 "# Hui, 2026-12-09\n\nBreakout groups by size; charts from lake version 4.\n"

@@ -14,7 +14,9 @@ mod pdf;
 use serde::Serialize;
 
 use crate::chart::{self, Figure};
+use crate::collab::summaries::ChartRef;
 use crate::collab::{Session, SessionGroup};
+use crate::dashboard::Dashboards;
 use crate::dashboard::compute::{Cache, ComputeError};
 use crate::dashboard::filters::FilterError;
 use crate::dashboard::view::Edition;
@@ -115,6 +117,26 @@ pub fn slug(text: &str) -> String {
     out.trim_end_matches('-').to_string()
 }
 
+/// The stem of the `n`th chart's files (from 1).
+fn stem(n: usize, dashboard: &str, panel: &str) -> String {
+    format!("{n:02}-{dashboard}-{}", slug(panel))
+}
+
+/// The charts every group's pack holds, in order, for a report to point to.
+pub fn chart_refs(dashboards: &Dashboards) -> Vec<ChartRef> {
+    charts::DASHBOARDS
+        .iter()
+        .filter_map(|(id, _)| dashboards.get(id))
+        .flat_map(|d| d.panels.iter().map(move |p| (d, p)))
+        .enumerate()
+        .map(|(i, (d, p))| ChartRef {
+            page: i + 2,
+            title: p.title.clone(),
+            file: stem(i + 1, &d.id, &p.id),
+        })
+        .collect()
+}
+
 /// The pack of `group` as `viewer` may see it, from `edition` (the session's pinned lake
 /// version). A chart that cannot be computed fails the pack: a pack missing a chart
 /// without saying so would mislead the room.
@@ -136,12 +158,7 @@ pub async fn build(
             })?;
             let figure = shown.figure(&edition.source.catalog, panel);
             out.push(Chart {
-                file: format!(
-                    "{:02}-{}-{}",
-                    out.len() + 1,
-                    section.dashboard.id,
-                    slug(&panel.id)
-                ),
+                file: stem(out.len() + 1, &section.dashboard.id, &panel.id),
                 dashboard: section.dashboard.id.clone(),
                 panel: panel.id.clone(),
                 title: panel.title.clone(),

@@ -120,6 +120,46 @@ pub(crate) async fn post_note(
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
+/// A note's new text: `{"text": "…"}`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Edited {
+    text: String,
+}
+
+/// `PATCH …/notes/N`: its own organisation's participant rewrites a note. The note must
+/// be one of this group's, so a path naming another group's note is a 404 after the
+/// policy has refused what the viewer may not reach.
+pub(crate) async fn edit_note(
+    State(state): State<Arc<AppState>>,
+    UrlPath((session, group, note)): UrlPath<(i64, i64, i64)>,
+    headers: HeaderMap,
+    Json(edited): Json<Edited>,
+) -> Result<Response, ApiError> {
+    let viewer = viewer(&state, &headers)?;
+    access::notes(&viewer, session, group, NotesAction::Read)?;
+    let checked = viewer.clone();
+    let n = with_collab(&state, move |c| {
+        let n = c.note(note)?;
+        if n.session_id != session || n.group_id != group {
+            return Err(CollabError::NotFound(format!(
+                "group {group} of session {session} has no note {note}"
+            )));
+        }
+        access::notes(
+            &checked,
+            session,
+            group,
+            NotesAction::Edit {
+                org_code: &n.org_code,
+            },
+        )
+        .map_err(|d| CollabError::Denied(d.0))?;
+        c.edit_note(note, &edited.text)
+    })
+    .await?;
+    Ok(Json(note_json(&state.current(), &viewer, &n)).into_response())
+}
+
 /// A summary item as the moderator makes it: `{"heading", "tags": [...], "notes": [ids]}`.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Condensed {

@@ -119,6 +119,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(breakouts::list_notes).post(breakouts::post_note),
         )
         .route(
+            "/api/sessions/{session}/groups/{group}/notes/{note}",
+            axum::routing::patch(breakouts::edit_note),
+        )
+        .route(
             "/api/sessions/{session}/groups/{group}/notes/{note}/answered",
             axum::routing::post(breakouts::mark_answered),
         )

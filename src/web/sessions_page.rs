@@ -151,10 +151,11 @@ pub(crate) async fn summary_md(
 ) -> Result<Response, ApiError> {
     let viewer = viewer(&state, &headers)?;
     access::run_sessions(&viewer)?;
+    let charts = crate::pack::chart_refs(&state.settings.dashboards);
     let md = with_collab(&state, move |c| {
         let s = c.session(session)?;
         let groups = c.session_summary(session)?;
-        Ok(crate::collab::summaries::markdown(&s, &groups))
+        Ok(crate::collab::summaries::markdown(&s, &groups, &charts))
     })
     .await?;
     Ok(([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], md).into_response())

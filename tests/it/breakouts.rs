@@ -163,6 +163,86 @@ pub(crate) fn post(url: &str, token: Option<&str>, body: &Value) -> Got {
     }
 }
 
+fn patch(url: &str, token: Option<&str>, body: &Value) -> Got {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut req = agent.patch(url);
+    if let Some(t) = token {
+        req = req.header("Authorization", &format!("Bearer {t}"));
+    }
+    let mut resp = req.send_json(body).expect("request");
+    Got {
+        status: resp.status().as_u16(),
+        content_type: String::new(),
+        body: resp.body_mut().read_to_vec().unwrap(),
+    }
+}
+
+#[test]
+fn a_note_is_edited_only_by_its_own_organisation_and_within_its_group() {
+    let w = world();
+    let mine = post(
+        &notes_url(w, 0),
+        token(w, "participant").as_deref(),
+        &json!({"kind": "idea", "text": "Debrief within the hour"}),
+    );
+    assert_eq!(mine.status, 201, "{}", mine.text());
+    let id = mine.json()["note_id"].as_i64().unwrap();
+    let theirs = post(
+        &notes_url(w, 1),
+        token(w, "participant of another group").as_deref(),
+        &json!({"kind": "idea", "text": "Group B's own note"}),
+    );
+    assert_eq!(theirs.status, 201);
+    let other_group_note = theirs.json()["note_id"].as_i64().unwrap();
+    let url = |note: i64| format!("{}/{note}", notes_url(w, 0));
+    let body = json!({"text": "Debrief within the hour, with whānau"});
+    // Group A's AKL participant (the crowd's first) may not rewrite CMH's note.
+    let akl = w.crowd[0].as_str();
+    for (who, t, expected) in [
+        ("AKL's participant", Some(akl.to_string()), 403),
+        ("the moderator", token(w, "moderator"), 403),
+        ("the facilitator", token(w, "facilitator"), 403),
+        ("the analyst", token(w, "analyst"), 403),
+        (
+            "a participant of another group",
+            token(w, "participant of another group"),
+            403,
+        ),
+        ("the public", None, 403),
+        (
+            "CMH outside the window",
+            token(w, "participant outside the window"),
+            401,
+        ),
+    ] {
+        let got = patch(&url(id), t.as_deref(), &body);
+        assert_eq!(got.status, expected, "{who}: {}", got.text());
+    }
+    let cmh = token(w, "participant");
+    let long = patch(&url(id), cmh.as_deref(), &json!({"text": "x".repeat(2001)}));
+    assert_eq!(long.status, 400);
+    assert!(long.text().contains("2000"), "{}", long.text());
+    // Another group's note reached through this group's path: not found here.
+    let stray = patch(&url(other_group_note), cmh.as_deref(), &body);
+    assert_eq!(stray.status, 404, "{}", stray.text());
+    let done = patch(&url(id), cmh.as_deref(), &body);
+    assert_eq!(done.status, 200, "{}", done.text());
+    assert_eq!(done.json()["text"], "Debrief within the hour, with whānau");
+    assert_eq!(done.json()["org"], "CMH");
+    let listed = get(&notes_url(w, 0), cmh.as_deref()).json();
+    let texts: Vec<&str> = listed["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["note_id"] == id)
+        .map(|n| n["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["Debrief within the hour, with whānau"]);
+}
+
 fn notes_url(w: &World, group: usize) -> String {
     w.server.url(&format!(
         "/api/sessions/{}/groups/{}/notes",
@@ -495,6 +575,43 @@ fn the_moderator_condenses_answers_and_publishes_and_the_advisor_reads_it() {
             posted[0], posted[1]
         )),
         "{md}"
+    );
+    // Each group's summary points to the charts of its pack, page by page.
+    let group_b = w.s1.groups[1].group_id;
+    assert!(
+        md.contains(&format!(
+            "Charts, in the group's pack (`/sessions/{session}/groups/{group_b}/pack.pdf`, or `ako session pack {session} --group {group_b}`):\n\n\
+             - page 2: Members: seclusion events per 1,000 bed days, latest year (`01-peer-group-members.svg`, `.png`, `.csv`)\n"
+        )),
+        "{md}"
+    );
+    assert!(md.contains("- page 7: Inpatients secluded (%) by ethnic group, New Zealand, by month (`06-equity-headline-by-ethnicity.svg`"), "{md}");
+    let out = crate::fixture::ako()
+        .args([
+            "session",
+            "summary",
+            &session.to_string(),
+            "--format",
+            "json",
+        ])
+        .arg("--lake")
+        .arg(crate::server::sample_lake())
+        .arg("--config")
+        .arg(&w.config)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let b = &report["groups"][1];
+    assert_eq!(b["name"], "B");
+    assert_eq!(
+        b["pack"],
+        format!("/sessions/{session}/groups/{group_b}/pack.pdf")
+    );
+    let charts = b["charts"].as_array().unwrap();
+    assert_eq!(charts.len(), 6);
+    assert_eq!(
+        charts[0],
+        json!({"page": 2, "title": "Members: seclusion events per 1,000 bed days, latest year", "file": "01-peer-group-members"})
     );
 }
 
