@@ -12,17 +12,7 @@ use super::pages::{PanelView, panel_view, render};
 use super::*;
 use crate::collab::access::{self, NotesAction, SummaryAction};
 use crate::deviants::Evidence;
-use crate::ideas::{RebaseState, Verdict};
-
-#[derive(Serialize)]
-struct IdeaView {
-    org: String,
-    title: String,
-    started: String,
-    stage: Option<&'static str>,
-    tags: Vec<String>,
-    judgements: Vec<(String, String, Option<String>)>,
-}
+use crate::ideas::Verdict;
 
 #[derive(Serialize)]
 struct DeviantView {
@@ -108,41 +98,10 @@ pub(crate) async fn page(
     }
 
     let judged = edition.judged()?;
-    let ideas: Vec<IdeaView> = judged
+    let ideas: Vec<_> = judged
         .iter()
         .filter(|j| g.members.iter().any(|m| m.org_code == j.idea.org_code))
-        .map(|j| IdeaView {
-            org: label(&j.idea.org_code),
-            title: j.idea.title.clone(),
-            started: j.idea.started.clone(),
-            stage: j.idea.stage.map(|s| s.name()),
-            tags: j.idea.tags.clone(),
-            judgements: j
-                .judgements
-                .iter()
-                .map(|g| {
-                    (
-                        state
-                            .settings
-                            .catalog
-                            .get(&g.assessment.indicator)
-                            .map_or(g.assessment.indicator.clone(), |i| i.title.clone()),
-                        g.assessment.sentence.clone(),
-                        g.rebase.as_ref().map(|r| {
-                            format!(
-                                "rebase at {}: {}",
-                                r.period,
-                                match r.state {
-                                    RebaseState::Proposed => "proposed, for an analyst to decide",
-                                    RebaseState::Accepted => "accepted",
-                                    RebaseState::Rejected => "rejected",
-                                }
-                            )
-                        }),
-                    )
-                })
-                .collect(),
-        })
+        .map(|j| super::ideas::idea_view(&state, &edition, &viewer, j))
         .collect();
     let deviants: Vec<DeviantView> = match edition.deviants().await {
         Ok(found) => found

@@ -3,13 +3,141 @@
 //! may do what is the library's policy (`collab::access::ideas`).
 
 use axum::Json;
-use serde::Deserialize;
+use minijinja::context;
+use serde::{Deserialize, Serialize};
 
 use super::breakouts::with_collab;
 use super::*;
 use crate::collab::access::{self, IdeasAction};
 use crate::collab::ideas::{NewIdea, Stage};
-use crate::ideas::Judged;
+use crate::ideas::{Judged, RebaseState, Verdict};
+
+/// An idea on a page: its organisation as the viewer sees it and, for each judged chart,
+/// (chart, what it shows since, the rebase proposed or decided).
+#[derive(Serialize)]
+pub(super) struct IdeaView {
+    id: Option<i64>,
+    org: String,
+    mine: bool,
+    title: String,
+    started: String,
+    description: String,
+    stage: Option<&'static str>,
+    stages: Vec<(&'static str, String)>,
+    tags: Vec<String>,
+    from_lake: bool,
+    judgements: Vec<(String, String, Option<String>)>,
+}
+
+pub(super) fn idea_view(
+    state: &AppState,
+    current: &Edition,
+    viewer: &Viewer,
+    j: &Judged,
+) -> IdeaView {
+    let chart = |indicator: &str| {
+        state
+            .settings
+            .catalog
+            .get(indicator)
+            .map_or(indicator.to_string(), |i| i.title.clone())
+    };
+    IdeaView {
+        id: j.idea.idea_id,
+        org: current.pseudonyms.label(viewer, &j.idea.org_code),
+        mine: viewer.org.as_deref() == Some(j.idea.org_code.as_str()),
+        title: j.idea.title.clone(),
+        started: j.idea.started.clone(),
+        description: j.idea.description.clone(),
+        stage: j.idea.stage.map(|s| s.name()),
+        stages: j
+            .idea
+            .stages
+            .iter()
+            .map(|c| (c.stage.name(), c.since.clone()))
+            .collect(),
+        tags: j.idea.tags.clone(),
+        from_lake: j.idea.source == crate::collab::ideas::Source::Lake,
+        judgements: j
+            .judgements
+            .iter()
+            .map(|g| {
+                (
+                    chart(&g.assessment.indicator),
+                    g.assessment.sentence.clone(),
+                    g.rebase.as_ref().map(|r| {
+                        format!(
+                            "rebase at {}: {}",
+                            r.period,
+                            match r.state {
+                                RebaseState::Proposed => "proposed, for an analyst to decide",
+                                RebaseState::Accepted => "accepted",
+                                RebaseState::Rejected => "rejected",
+                            }
+                        )
+                    }),
+                )
+            })
+            .collect(),
+    }
+}
+
+fn verdict_words(v: Verdict) -> &'static str {
+    match v {
+        Verdict::SustainedImprovement => "sustained improvement",
+        Verdict::Concern => "concern",
+        Verdict::NoSignalYet => "no signal yet",
+        Verdict::NoBaseline => "too little data before it",
+    }
+}
+
+/// `/ideas`: the collaborative's change ideas with what each organisation's charts show
+/// since, "what worked" by tag, and for a leader (or an analyst) the form to record one
+/// and move their ideas through plan, do, study and act.
+pub(crate) async fn page(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let viewer = viewer(&state, &headers)?;
+    access::ideas(&viewer, IdeasAction::Read)?;
+    let (current, judged) = tokio::task::spawn_blocking({
+        let state = state.clone();
+        move || judged(&state)
+    })
+    .await
+    .map_err(internal)??;
+    let mut ideas: Vec<IdeaView> = judged
+        .iter()
+        .map(|j| idea_view(&state, &current, &viewer, j))
+        .collect();
+    // The viewer's own first; then as recorded.
+    ideas.sort_by_key(|i| !i.mine);
+    let worked: Vec<_> = crate::ideas::what_worked(&judged)
+        .into_iter()
+        .map(|w| {
+            context! { tag => w.tag, organisations => w.organisations, improved => w.improved,
+            ideas => w.ideas.iter().map(|(org, title, verdict)| context! {
+                org => current.pseudonyms.label(&viewer, org), title => title,
+                verdict => verdict_words(*verdict) }).collect::<Vec<_>>() }
+        })
+        .collect();
+    let records = viewer.role == Role::Analyst || viewer.role.has_org();
+    super::pages::render(
+        "ideas.html",
+        context! {
+            title => "Change ideas (PDSA) and what the data say",
+            role => format!("{}{}", viewer.role.name(), viewer.org.as_ref().map(|o| format!(" of {o}")).unwrap_or_default()),
+            lake_version => current.source.lake_version,
+            ideas => ideas,
+            worked => worked,
+            records => records,
+            analyst => viewer.role == Role::Analyst,
+            own => viewer.org,
+            tags => state.settings.config.ideas.tags,
+            home => "/",
+        },
+    )
+}
 
 /// An idea as `viewer` may see it: its organisation by peer code unless theirs; the
 /// means and limits behind each judgement only for analysts (a mean over months would

@@ -96,6 +96,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/dashboards", get(api_dashboards))
         .route("/api/ideas", get(ideas::list).post(ideas::record))
         .route("/api/ideas/worked", get(ideas::worked))
+        .route("/ideas", get(ideas::page))
         .route("/sessions", get(sessions_page::list_page))
         .route("/sessions/{session}", get(sessions_page::session_page))
         .route(

@@ -26,6 +26,7 @@ pub(super) fn templates() -> &'static Environment<'static> {
             ("breakout.html", include_str!("templates/breakout.html")),
             ("sessions.html", include_str!("templates/sessions.html")),
             ("session.html", include_str!("templates/session.html")),
+            ("ideas.html", include_str!("templates/ideas.html")),
         ] {
             env.add_template(name, text).expect("templates parse");
         }
@@ -71,6 +72,8 @@ pub async fn index(
             role => role_text(&state, &viewer),
             lake_version => current.source.lake_version,
             dashboards => dashboards,
+            sessions => crate::collab::access::run_sessions(&viewer).is_ok(),
+            ideas => crate::collab::access::ideas(&viewer, crate::collab::access::IdeasAction::Read).is_ok(),
             tokens => state.tokens_required(),
             home => "/",
         },

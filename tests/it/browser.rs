@@ -477,3 +477,51 @@ fn a_learning_session_runs_in_chromium_from_creation_to_the_exported_summary() {
     assert!(md.contains("Whānau liaison at night"), "{md}");
     d.sign_out(server);
 }
+
+/// A leader records a change idea on the ideas page and moves it from plan to do; the
+/// page then lists it, theirs, with what its charts say.
+#[test]
+fn a_leader_records_a_change_idea_in_chromium_and_moves_it_on() {
+    let Some(d) = Driver::start() else { return };
+    let w = crate::breakouts::world();
+    let server = &w.server;
+    d.sign_in(
+        server,
+        &crate::breakouts::token(w, "leader").expect("a token"),
+    );
+    d.goto(&server.url("/"));
+    d.click("a[href='/ideas']");
+    d.wait_until("location.pathname === '/ideas'", "the ideas page");
+    let title = "Browser idea: sensory room open overnight";
+    d.script(&format!(
+        "const f = document.getElementById('idea-form'); f.title.value = {}; f.started.value = '2024-03-01'; \
+         f.description.value = 'Open the sensory modulation room through the night shift'; \
+         f.querySelector('input[value=\"sensory modulation\"]').checked = true; f.requestSubmit(); return null;",
+        json!(title)
+    ));
+    let mine = format!(
+        "Array.from(document.querySelectorAll('#idea-list li.idea.mine')).find(l => l.textContent.includes({}))",
+        json!(title)
+    );
+    d.wait_until(&format!("!!{mine}"), "the recorded idea, listed as ours");
+    let text = d.script(&format!("return {mine}.textContent"));
+    let text = text.as_str().unwrap();
+    assert!(
+        text.contains("CMH")
+            && text.contains("stage plan")
+            && text.contains("[sensory modulation]"),
+        "{text}"
+    );
+    // What the organisation's own chart shows since, in words.
+    assert!(text.contains("Events per 1,000 bed days: "), "{text}");
+    d.script(&format!(
+        "const f = {mine}.querySelector('form.stage-form'); f.stage.value = 'do'; f.requestSubmit(); return null;"
+    ));
+    d.wait_until(
+        &format!("{mine}.textContent.includes('stage do')"),
+        "the idea moved to do",
+    );
+    d.screenshot("ideas-leader");
+    assert!(d.console_errors().is_empty());
+    d.sign_out(server);
+}

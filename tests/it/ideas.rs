@@ -491,6 +491,54 @@ fn the_ideas_routes_follow_the_policy_and_name_no_other_organisation() {
         bad.text()
             .contains("started must be a day written YYYY-MM-DD")
     );
+
+    // The page: read as the API is; the form for those who record; stage moves only on
+    // the viewer's own ideas; "what worked" by tag; no other organisation named.
+    for (who, own, status, form) in [
+        ("analyst", None, 200, true),
+        ("facilitator", None, 200, false),
+        ("leader", Some("CMH"), 200, true),
+        ("advisor", None, 200, false),
+        ("public", None, 403, false),
+        ("moderator", None, 200, false),
+        ("participant", Some("CMH"), 200, true),
+        ("participant outside the window", Some("CMH"), 401, false),
+    ] {
+        let all: Value =
+            serde_json::from_str(&get(&url("/api/ideas"), t.as_deref()).text()).unwrap();
+        let got = get(&url("/ideas"), token(w, who).as_deref());
+        assert_eq!(got.status, status, "{who} GET /ideas");
+        if status != 200 {
+            continue;
+        }
+        let html = got.text();
+        assert_eq!(html.contains("id=\"idea-form\""), form, "{who}: the form");
+        assert_eq!(
+            html.contains("name=\"org_code\""),
+            who == "analyst",
+            "{who}"
+        );
+        assert!(html.contains("Trauma-informed care training for all ward staff"));
+        assert!(html.contains("Whānau liaison and peer support roles on the acute unit"));
+        assert!(
+            html.contains("<tr class=\"worked\"><th scope=\"row\">debriefing</th>"),
+            "{who}"
+        );
+        let stage_forms = html.matches("class=\"stage-form\"").count();
+        let recorded = all["ideas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["idea_id"].is_i64())
+            .filter(|i| who == "analyst" || own == Some(i["org_code"].as_str().unwrap()))
+            .count();
+        assert_eq!(stage_forms, recorded, "{who}: stage forms");
+        if who != "analyst" {
+            for other in crate::breakouts::others_than(own) {
+                assert!(!html.contains(&other), "{who} was shown {other}");
+            }
+        }
+    }
 }
 
 #[test]
