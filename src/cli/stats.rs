@@ -37,12 +37,62 @@ pub enum OutputFormat {
 
 #[derive(Debug, Args)]
 pub struct Io {
-    /// The CSV table (`-` reads standard input).
+    /// The table: CSV (`-` reads standard input) or a workbook (.xlsx, .xls, .ods).
     #[arg(long)]
     input: PathBuf,
+    /// The workbook's sheet to read (default: its first).
+    #[arg(long)]
+    sheet: Option<String>,
     /// `csv` writes the rows only (points, units); `json` the whole result.
     #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
     format: OutputFormat,
+    #[command(flatten)]
+    roles: Roles,
+}
+
+/// The table's own column names for what a method reads, so an analyst's spreadsheet
+/// is read as it comes (`--x month --count seclusions --n bed_days`). Each defaults to
+/// the role's own name.
+#[derive(Debug, Args)]
+pub struct Roles {
+    /// The column of subgroups (spc): dates, numbers or labels.
+    #[arg(long, value_name = "COL")]
+    x: Option<String>,
+    /// The column of values (spc run, i and mr charts).
+    #[arg(long, value_name = "COL")]
+    y: Option<String>,
+    /// The column of counts (spc c, u, p charts; rate; proportion).
+    #[arg(long, value_name = "COL")]
+    count: Option<String>,
+    /// The column of subgroup sizes (spc u and p charts).
+    #[arg(long, value_name = "COL")]
+    n: Option<String>,
+    /// The column naming each unit (funnel, rate, proportion, dsr).
+    #[arg(long, value_name = "COL")]
+    unit: Option<String>,
+    /// The column of numerators (funnel).
+    #[arg(long, value_name = "COL")]
+    numerator: Option<String>,
+    /// The column of denominators (funnel, rate, proportion).
+    #[arg(long, value_name = "COL")]
+    denominator: Option<String>,
+}
+
+impl Roles {
+    fn given(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("x", &self.x),
+            ("y", &self.y),
+            ("count", &self.count),
+            ("n", &self.n),
+            ("unit", &self.unit),
+            ("numerator", &self.numerator),
+            ("denominator", &self.denominator),
+        ]
+        .into_iter()
+        .filter_map(|(role, col)| col.as_deref().map(|c| (role, c)))
+        .collect()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -173,8 +223,21 @@ fn user(e: impl std::fmt::Display) -> anyhow::Error {
     anyhow::Error::new(UserError(e.to_string()))
 }
 
-fn read(io: &Io) -> anyhow::Result<Sheet> {
-    Sheet::read(&io.input).map_err(user)
+/// The table, its roles read from the columns the flags name; a flag for a column the
+/// method does not read is refused rather than ignored.
+fn read(io: &Io, method: &str, reads: &[&str]) -> anyhow::Result<Sheet> {
+    let given = io.roles.given();
+    if let Some((role, _)) = given.iter().find(|(r, _)| !reads.contains(r)) {
+        return Err(user(format!(
+            "--{role}: ako stats {method} does not read a {role} column (it reads {})",
+            reads.join(", ")
+        )));
+    }
+    let mut t = Sheet::read(&io.input, io.sheet.as_deref()).map_err(user)?;
+    for (role, column) in given {
+        t.alias(role, column).map_err(user)?;
+    }
+    Ok(t)
 }
 
 pub fn run(command: StatsCommand) -> anyhow::Result<ExitCode> {
@@ -208,7 +271,7 @@ pub fn run(command: StatsCommand) -> anyhow::Result<ExitCode> {
                 target: a.target,
                 categorical: false,
             };
-            let t = read(&a.io)?;
+            let t = read(&a.io, "spc", &["x", "y", "count", "n"])?;
             (sheet::spc_report(&t, options).map_err(user)?, a.io.format)
         }
         StatsCommand::Funnel(a) => {
@@ -226,7 +289,7 @@ pub fn run(command: StatsCommand) -> anyhow::Result<ExitCode> {
                 trim: a.trim,
                 multiplier: a.multiplier,
             };
-            let t = read(&a.io)?;
+            let t = read(&a.io, "funnel", &["unit", "numerator", "denominator"])?;
             (
                 sheet::funnel_report(&t, options).map_err(user)?,
                 a.io.format,
@@ -234,7 +297,7 @@ pub fn run(command: StatsCommand) -> anyhow::Result<ExitCode> {
         }
         StatsCommand::Rate(a) => {
             let levels = parse_levels(&a.conf).map_err(user)?;
-            let t = read(&a.io)?;
+            let t = read(&a.io, "rate", &["unit", "count", "denominator"])?;
             (
                 sheet::rate_report(&t, &levels, a.multiplier).map_err(user)?,
                 a.io.format,
@@ -242,7 +305,7 @@ pub fn run(command: StatsCommand) -> anyhow::Result<ExitCode> {
         }
         StatsCommand::Proportion(a) => {
             let levels = parse_levels(&a.conf).map_err(user)?;
-            let t = read(&a.io)?;
+            let t = read(&a.io, "proportion", &["unit", "count", "denominator"])?;
             (
                 sheet::proportion_report(&t, &levels, a.multiplier).map_err(user)?,
                 a.io.format,
@@ -253,10 +316,10 @@ pub fn run(command: StatsCommand) -> anyhow::Result<ExitCode> {
             let standard = if a.standard.eq_ignore_ascii_case("esp2013") {
                 Standard::esp2013()
             } else {
-                let t = Sheet::read(std::path::Path::new(&a.standard)).map_err(user)?;
+                let t = Sheet::read(std::path::Path::new(&a.standard), None).map_err(user)?;
                 Standard::from_table(&t).map_err(user)?
             };
-            let t = read(&a.io)?;
+            let t = read(&a.io, "dsr", &["unit"])?;
             let report =
                 sheet::dsr_report(&t, &standard, &levels, a.multiplier, a.reference.as_deref())
                     .map_err(user)?;
@@ -264,7 +327,7 @@ pub fn run(command: StatsCommand) -> anyhow::Result<ExitCode> {
         }
         StatsCommand::Ratio(a) => {
             let levels = parse_levels(&a.conf).map_err(user)?;
-            let t = read(&a.io)?;
+            let t = read(&a.io, "ratio", &["unit"])?;
             (sheet::ratio_report(&t, &levels).map_err(user)?, a.io.format)
         }
     };

@@ -51,8 +51,21 @@ struct Record {
 pub struct Column(usize);
 
 impl Sheet {
-    /// Reads `path`, or standard input for `-`.
-    pub fn read(path: &Path) -> Result<Sheet, InputError> {
+    /// Reads `path`, or standard input for `-`: CSV, or a spreadsheet workbook
+    /// (`.xlsx`, `.xlsm`, `.xls`, `.xlsb`, `.ods`) whose sheet `sheet` names (else its
+    /// first).
+    pub fn read(path: &Path, sheet: Option<&str>) -> Result<Sheet, InputError> {
+        if super::workbook::is_workbook(path) {
+            return super::workbook::read(path, sheet);
+        }
+        if let Some(sheet) = sheet {
+            return Err(InputError::Sheet {
+                file: path.display().to_string(),
+                message: format!(
+                    "--sheet {sheet} is for spreadsheet workbooks (.xlsx, .xls, .ods); this is read as CSV"
+                ),
+            });
+        }
         let name = if path == Path::new("-") {
             "<stdin>".to_string()
         } else {
@@ -93,8 +106,41 @@ impl Sheet {
             .headers()
             .map_err(|e| table_error(format!("cannot read the header row: {e}")))?
             .iter()
-            .map(|h| h.to_lowercase())
+            .map(str::to_string)
             .collect();
+        let mut rows = Vec::new();
+        // Lines counted so far, and up to which byte: records come in order, so each
+        // count continues from the last instead of rescanning the file.
+        let (mut counted_to, mut newlines) = (0usize, 0u64);
+        for record in reader.records() {
+            let record = record.map_err(|e| table_error(format!("cannot read a row: {e}")))?;
+            // Line numbers from the byte offset: csv's own count skips blank lines.
+            let mut offset = (record.position().map_or(0, |p| p.byte() as usize)).min(text.len());
+            while offset < text.len() && matches!(text.as_bytes()[offset], b'\n' | b'\r') {
+                offset += 1;
+            }
+            newlines += text.as_bytes()[counted_to..offset.max(counted_to)]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64;
+            counted_to = counted_to.max(offset);
+            rows.push((1 + newlines, record.iter().map(str::to_string).collect()));
+        }
+        Sheet::from_rows(name, headers, rows)
+    }
+
+    /// A table from its header and its rows, each with its line (or spreadsheet row)
+    /// number; every check a table gets is made here, whatever it was read from.
+    pub(super) fn from_rows(
+        name: &str,
+        headers: Vec<String>,
+        rows: Vec<(u64, Vec<String>)>,
+    ) -> Result<Sheet, InputError> {
+        let table_error = |message: String| InputError::Sheet {
+            file: name.to_string(),
+            message,
+        };
+        let headers: Vec<String> = headers.iter().map(|h| h.trim().to_lowercase()).collect();
         if headers.iter().all(String::is_empty) {
             return Err(table_error(
                 "the file is empty: a header row is needed".into(),
@@ -113,36 +159,21 @@ impl Sheet {
                 )));
             }
         }
-        let mut rows = Vec::new();
-        // Lines counted so far, and up to which byte: records come in order, so each
-        // count continues from the last instead of rescanning the file.
-        let (mut counted_to, mut newlines) = (0usize, 0u64);
-        for record in reader.records() {
-            let record = record.map_err(|e| table_error(format!("cannot read a row: {e}")))?;
-            // Line numbers from the byte offset: csv's own count skips blank lines.
-            let mut offset = (record.position().map_or(0, |p| p.byte() as usize)).min(text.len());
-            while offset < text.len() && matches!(text.as_bytes()[offset], b'\n' | b'\r') {
-                offset += 1;
-            }
-            newlines += text.as_bytes()[counted_to..offset.max(counted_to)]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count() as u64;
-            counted_to = counted_to.max(offset);
-            let line = 1 + newlines;
-            if record.iter().all(str::is_empty) {
+        let mut kept = Vec::with_capacity(rows.len());
+        for (line, fields) in rows {
+            if fields.iter().all(|f| f.trim().is_empty()) {
                 continue;
             }
-            if record.len() != headers.len() {
+            if fields.len() != headers.len() {
                 return Err(table_error(format!(
                     "line {line} has {} fields but the header has {}",
-                    record.len(),
+                    fields.len(),
                     headers.len()
                 )));
             }
             // An analyst's table is aggregate: its dates are periods, so only the NHI test
             // applies to values (a 1990s month is not a date of birth here).
-            if let Some(i) = record.iter().position(guard::contains_nhi) {
+            if let Some(i) = fields.iter().position(|f| guard::contains_nhi(f)) {
                 return Err(InputError::Cell {
                     file: name.to_string(),
                     line,
@@ -151,17 +182,32 @@ impl Sheet {
                         .into(),
                 });
             }
-            rows.push(Record {
+            kept.push(Record {
                 line,
-                fields: record.iter().map(str::to_string).collect(),
+                fields: fields.into_iter().map(|f| f.trim().to_string()).collect(),
             });
         }
         Ok(Sheet {
             name: name.to_string(),
             headers,
             index,
-            rows,
+            rows: kept,
         })
+    }
+
+    /// Reads the role `role` (`x`, `count`, …) from the column `column`, as an analyst's
+    /// flag asks (`--count admissions`): their spreadsheet keeps its own names.
+    pub fn alias(&mut self, role: &str, column: &str) -> Result<(), InputError> {
+        let wanted = column.trim().to_lowercase();
+        let &i = self.index.get(&wanted).ok_or_else(|| InputError::Sheet {
+            file: self.name.clone(),
+            message: format!(
+                "no column '{column}' for --{role} (the header has: {})",
+                self.headers.join(", ")
+            ),
+        })?;
+        self.index.insert(role.to_string(), i);
+        Ok(())
     }
 
     pub fn name(&self) -> &str {
@@ -227,21 +273,78 @@ impl Sheet {
         }
     }
 
-    /// A number, or `None` for an empty cell.
+    /// A number, or `None` for an empty cell. Thousands separated as spreadsheets
+    /// write them (`1,204`, `12,345.5`) are read; a lone comma (`1,5`) could be a decimal
+    /// comma, so it is refused rather than guessed at.
     pub fn optional_number(&self, row: usize, column: Column) -> Result<Option<f64>, InputError> {
         let text = self.text(row, column);
         if text.is_empty() || text.eq_ignore_ascii_case("na") {
             return Ok(None);
         }
-        match text.parse::<f64>() {
+        match plain_number(text).parse::<f64>() {
             Ok(v) if v.is_finite() => Ok(Some(v)),
-            // "1,000" could be a thousand or one and a decimal comma: refuse rather than guess.
             _ if text.contains(',') => Err(self.cell_error(
                 row,
                 column,
-                format!("'{text}' is not a number (write it without thousands separators or decimal commas)"),
+                format!("'{text}' is not a number (a comma is read only between thousands, as in 1,204; write decimals with a point)"),
+            )),
+            _ if text.ends_with('%') => Err(self.cell_error(
+                row,
+                column,
+                format!("'{text}' is not a number: a percentage is read only where a proportion is expected"),
             )),
             _ => Err(self.cell_error(row, column, format!("'{text}' is not a number"))),
+        }
+    }
+
+    /// Whether the column's values are written as percentages (`12.5%`), all of them:
+    /// a column mixing `12.5%` and `0.3` could mean 0.3% or 30%, so it is refused.
+    pub fn percent_column(&self, column: Column) -> Result<bool, InputError> {
+        let filled = |r: &usize| {
+            let t = self.text(*r, column);
+            !t.is_empty() && !t.eq_ignore_ascii_case("na")
+        };
+        let with = (0..self.len())
+            .filter(filled)
+            .find(|&r| self.text(r, column).ends_with('%'));
+        let without = (0..self.len())
+            .filter(filled)
+            .find(|&r| !self.text(r, column).ends_with('%'));
+        match (with, without) {
+            (Some(p), Some(r)) => Err(self.cell_error(
+                r,
+                column,
+                format!(
+                    "'{}' has no % but line {} has ('{}'): write every value of the column the same way",
+                    self.text(r, column),
+                    self.line(p),
+                    self.text(p, column)
+                ),
+            )),
+            (Some(_), None) => Ok(true),
+            _ => Ok(false),
+        }
+    }
+
+    /// A proportion, or `None` for an empty cell: `12.5%` is 0.125 when the column is
+    /// written in percentages ([`Sheet::percent_column`]).
+    pub fn optional_proportion(
+        &self,
+        row: usize,
+        column: Column,
+        percent: bool,
+    ) -> Result<Option<f64>, InputError> {
+        if !percent {
+            return self.optional_number(row, column);
+        }
+        let text = self.text(row, column);
+        if text.is_empty() || text.eq_ignore_ascii_case("na") {
+            return Ok(None);
+        }
+        let bare = text.trim_end_matches('%').trim_end();
+        match plain_number(bare).parse::<f64>() {
+            Ok(v) if v.is_finite() => Ok(Some(v / 100.0)),
+            _ => Err(self.cell_error(row, column, format!("'{text}' is not a percentage"))),
         }
     }
 
@@ -290,6 +393,24 @@ impl Sheet {
     }
 }
 
+/// `text` without the commas of thousands separators, when it is written that way
+/// (`-1,204,000.5`); otherwise as it is.
+fn plain_number(text: &str) -> std::borrow::Cow<'_, str> {
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let whole = digits.split('.').next().unwrap_or("");
+    let groups: Vec<&str> = whole.split(',').collect();
+    let grouped = groups.len() > 1
+        && (1..=3).contains(&groups[0].len())
+        && groups[1..].iter().all(|g| g.len() == 3)
+        && groups.iter().all(|g| g.chars().all(|c| c.is_ascii_digit()))
+        && digits.matches('.').count() <= 1;
+    if grouped {
+        text.replace(',', "").into()
+    } else {
+        text.into()
+    }
+}
+
 fn check_count(t: &Sheet, row: usize, column: Column, v: f64) -> Result<f64, InputError> {
     if v < 0.0 {
         Err(t.cell_error(row, column, format!("{v} is a negative count")))
@@ -311,6 +432,67 @@ fn check_denominator(t: &Sheet, row: usize, column: Column, v: f64) -> Result<f6
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spreadsheet_numbers_thousands_and_percentages_are_read_as_written() {
+        let t = Sheet::parse(
+            "t.csv",
+            "month,count,bed_days,share\r\n2024-01,\"1,204\",\"12,345.5\",12.5%\r\n2024-02,3,\"1,5\",7%\r\n2024-03,4,\"1,2345\",\r\n",
+        )
+        .unwrap();
+        let (c, b, p) = (
+            t.column("count").unwrap(),
+            t.column("bed_days").unwrap(),
+            t.column("share").unwrap(),
+        );
+        assert_eq!(t.count(0, c).unwrap(), 1204.0);
+        assert_eq!(t.denominator(0, b).unwrap(), 12345.5);
+        // A lone comma may be a decimal comma; a group of four digits is no thousands.
+        assert!(t.denominator(1, b).is_err());
+        assert!(t.denominator(2, b).is_err());
+        assert!(t.percent_column(p).unwrap());
+        assert_eq!(t.optional_proportion(0, p, true).unwrap(), Some(0.125));
+        assert_eq!(t.optional_proportion(1, p, true).unwrap(), Some(0.07));
+        assert_eq!(t.optional_proportion(2, p, true).unwrap(), None);
+        // Outside a proportion a percentage is not a number.
+        assert!(
+            t.optional_number(0, p)
+                .unwrap_err()
+                .to_string()
+                .contains("only where a proportion is expected")
+        );
+        let mixed = Sheet::parse("m.csv", "x,y\n1,12%\n2,0.3\n").unwrap();
+        let y = mixed.column("y").unwrap();
+        assert_eq!(
+            mixed.percent_column(y).unwrap_err().to_string(),
+            "m.csv line 3, column 'y': '0.3' has no % but line 2 has ('12%'): write every value of the column the same way"
+        );
+    }
+
+    #[test]
+    fn a_role_is_read_from_the_column_a_flag_names() {
+        let mut t = Sheet::parse("t.csv", "Month,Seclusions,Bed days\n2024-01,3,100\n").unwrap();
+        t.alias("count", "seclusions").unwrap();
+        t.alias("n", "Bed days").unwrap();
+        let (c, n) = (t.column("count").unwrap(), t.column("n").unwrap());
+        assert_eq!(
+            (t.count(0, c).unwrap(), t.denominator(0, n).unwrap()),
+            (3.0, 100.0)
+        );
+        // Errors name the analyst's own column.
+        let bad = Sheet::parse("b.csv", "month,seclusions\n2024-01,-1\n").unwrap();
+        let mut bad = bad;
+        bad.alias("count", "seclusions").unwrap();
+        let c = bad.column("count").unwrap();
+        assert_eq!(
+            bad.count(0, c).unwrap_err().to_string(),
+            "b.csv line 2, column 'seclusions': -1 is a negative count"
+        );
+        assert_eq!(
+            bad.alias("n", "beds").unwrap_err().to_string(),
+            "b.csv: no column 'beds' for --n (the header has: month, seclusions)"
+        );
+    }
 
     #[test]
     fn reads_quotes_blank_lines_and_a_bom() {
@@ -356,7 +538,7 @@ mod tests {
             t.denominator(1, d)
                 .unwrap_err()
                 .to_string()
-                .contains("without thousands separators")
+                .contains("a comma is read only between thousands")
         );
         assert_eq!(
             t.column("n").unwrap_err().to_string(),

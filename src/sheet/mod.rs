@@ -3,6 +3,7 @@
 
 pub mod input;
 pub mod output;
+mod workbook;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -55,10 +56,27 @@ pub enum XKind {
     Label,
 }
 
+/// A date as ISO (`2024-01-31`, or a month `2024-01`) or as NZ and AU spreadsheets
+/// write it, day first with the year in full (`31/01/2024`).
 fn parse_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .or_else(|_| NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d"))
         .ok()
+        .or_else(|| local_date(text))
+}
+
+/// `31/01/2024` (or `1/2/2024`): day, month, year in full.
+fn local_date(text: &str) -> Option<NaiveDate> {
+    let parts: Vec<&str> = text.split('/').collect();
+    if !looks_like_local_date(text)
+        || parts[2].len() != 4
+        || parts[0].len() > 2
+        || parts[1].len() > 2
+    {
+        return None;
+    }
+    let n = |p: &str| p.parse::<u32>().ok();
+    NaiveDate::from_ymd_opt(parts[2].parse().ok()?, n(parts[1])?, n(parts[0])?)
 }
 
 fn looks_like_local_date(text: &str) -> bool {
@@ -78,12 +96,12 @@ fn x_axis(t: &Sheet) -> Result<(Vec<usize>, XKind), InputError> {
     let mut texts = Vec::with_capacity(t.len());
     for row in 0..t.len() {
         let text = t.label(row, col)?;
-        if looks_like_local_date(text) {
+        if looks_like_local_date(text) && local_date(text).is_none() {
             return Err(t.cell_error(
                 row,
                 col,
                 format!(
-                    "'{text}' is ambiguous (day/month or month/day?): write dates as YYYY-MM-DD"
+                    "'{text}' is not a date written day/month/year with the year in full, as NZ and AU write them (31/01/2024), nor YYYY-MM-DD"
                 ),
             ));
         }
@@ -179,8 +197,14 @@ pub fn spc_report(t: &Sheet, mut options: SpcOptions) -> Result<Report, InputErr
         }
     } else {
         let y_col = t.column("y")?;
+        // A y written in percentages is the proportion it stands for (12.5% is 0.125,
+        // as the workbook's own cell holds it); --multiply 100 charts it in percent.
+        let percent = t.percent_column(y_col)?;
         for &row in &order {
-            values.push(t.optional_number(row, y_col)?.unwrap_or(f64::NAN));
+            values.push(
+                t.optional_proportion(row, y_col, percent)?
+                    .unwrap_or(f64::NAN),
+            );
         }
     }
     let chart_result = spc::spc(
@@ -197,6 +221,12 @@ pub fn spc_report(t: &Sheet, mut options: SpcOptions) -> Result<Report, InputErr
                 Ok(v) => v.into(),
                 Err(_) => Node::Value(serde_json::Value::Null),
             },
+            // A day written as NZ and AU spreadsheets do is given as ISO, as the
+            // workbook's own date cell is.
+            XKind::Date if looks_like_local_date(text) => local_date(text)
+                .map_or_else(|| text.to_string(), |d| d.to_string())
+                .as_str()
+                .into(),
             _ => text.into(),
         }
     };

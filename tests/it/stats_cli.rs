@@ -570,8 +570,8 @@ fn bad_input_names_the_line_and_column() {
         (
             &["spc", "--chart", "c"],
             "d.csv",
-            "x,count\n03/04/2024,3\n",
-            "write dates as YYYY-MM-DD",
+            "x,count\n04/13/2024,3\n",
+            "d.csv line 2, column 'x': '04/13/2024' is not a date written day/month/year with the year in full",
         ),
         (
             &["spc", "--chart", "p", "--convention", "mdc"],
@@ -591,4 +591,239 @@ fn bad_input_names_the_line_and_column() {
         let message = stats_refused(args, &files.write(name, content));
         assert!(message.contains(expected), "{args:?}: {message}");
     }
+}
+
+/// The monthly table of the issue as an analyst's spreadsheet holds it: 24 months from
+/// January 2023, seclusions (some over a thousand) and bed days (thousands), and the share
+/// of inpatients secluded.
+fn excel_months() -> Vec<(chrono::NaiveDate, f64, f64, f64)> {
+    (0..24)
+        .map(|i| {
+            let first =
+                chrono::NaiveDate::from_ymd_opt(2023 + i / 12, (i % 12) as u32 + 1, 1).unwrap();
+            // The month's last day, as a spreadsheet of month ends writes it.
+            let last = first
+                .checked_add_months(chrono::Months::new(1))
+                .unwrap()
+                .pred_opt()
+                .unwrap();
+            let count = 950.0 + 17.0 * f64::from(i % 7) + 60.0 * f64::from(i % 3);
+            let bed_days = 11_800.0 + 125.0 * f64::from(i % 5);
+            let share = 0.05 + 0.0025 * f64::from(i % 9);
+            (last, count, bed_days, share)
+        })
+        .collect()
+}
+
+/// `1204` as Excel's CSV export writes it: `"1,204"`.
+fn thousands(v: f64) -> String {
+    let whole = format!("{}", v as i64);
+    let mut out = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn excel_files(files: &Files) -> (PathBuf, PathBuf) {
+    // The CSV as Excel saves it in New Zealand: a BOM, CRLF line ends, day-first dates,
+    // thousands separators (so quoted) and percentages.
+    let mut csv = String::from("\u{feff}Month,Seclusions,Bed days,Secluded\r\n");
+    for (d, count, bed_days, share) in excel_months() {
+        csv.push_str(&format!(
+            "{},\"{}\",\"{}\",{}%\r\n",
+            d.format("%d/%m/%Y"),
+            thousands(count),
+            thousands(bed_days),
+            (share * 100.0 * 100.0).round() / 100.0
+        ));
+    }
+    let csv = files.write("months.csv", &csv);
+    // The same numbers as the workbook's own cells: dates, numbers, a percentage.
+    let xlsx = files.0.path().join("months.xlsx");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let date = rust_xlsxwriter::Format::new().set_num_format("dd/mm/yyyy");
+    let thousand = rust_xlsxwriter::Format::new().set_num_format("#,##0");
+    let percent = rust_xlsxwriter::Format::new().set_num_format("0.00%");
+    let sheet = book.add_worksheet();
+    sheet.set_name("Monthly").unwrap();
+    for (c, h) in ["Month", "Seclusions", "Bed days", "Secluded"]
+        .iter()
+        .enumerate()
+    {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    for (i, (d, count, bed_days, share)) in excel_months().into_iter().enumerate() {
+        let r = i as u32 + 1;
+        let day = rust_xlsxwriter::ExcelDateTime::from_ymd(
+            d.format("%Y").to_string().parse().unwrap(),
+            d.format("%m").to_string().parse().unwrap(),
+            d.format("%d").to_string().parse().unwrap(),
+        )
+        .unwrap();
+        sheet.write_datetime_with_format(r, 0, &day, &date).unwrap();
+        sheet
+            .write_number_with_format(r, 1, count, &thousand)
+            .unwrap();
+        sheet
+            .write_number_with_format(r, 2, bed_days, &thousand)
+            .unwrap();
+        sheet
+            .write_number_with_format(r, 3, (share * 10_000.0).round() / 10_000.0, &percent)
+            .unwrap();
+    }
+    // A second sheet, read only when asked for.
+    let other = book.add_worksheet();
+    other.set_name("Other").unwrap();
+    other.write_string(0, 0, "Month").unwrap();
+    other.write_string(0, 1, "Seclusions").unwrap();
+    other.write_string(0, 2, "Bed days").unwrap();
+    for r in 1..=3u32 {
+        other.write_string(r, 0, format!("2024-0{r}")).unwrap();
+        other.write_number(r, 1, f64::from(r)).unwrap();
+        other.write_number(r, 2, 100.0).unwrap();
+    }
+    book.save(&xlsx).unwrap();
+    (csv, xlsx)
+}
+
+#[test]
+fn an_excel_table_is_read_as_it_comes_and_its_workbook_gives_the_same_result() {
+    let files = Files::new();
+    let (csv, xlsx) = excel_files(&files);
+    let u = [
+        "spc",
+        "--chart",
+        "u",
+        "--multiply",
+        "1000",
+        "--x",
+        "Month",
+        "--count",
+        "Seclusions",
+        "--n",
+        "Bed days",
+    ];
+    let from_csv = run_stats(&u, &csv);
+    assert!(
+        from_csv.status.success(),
+        "{}",
+        String::from_utf8_lossy(&from_csv.stderr)
+    );
+    let from_xlsx = run_stats(&u, &xlsx);
+    assert!(
+        from_xlsx.status.success(),
+        "{}",
+        String::from_utf8_lossy(&from_xlsx.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(from_csv.stdout.clone()).unwrap(),
+        String::from_utf8(from_xlsx.stdout).unwrap(),
+        "the CSV and the workbook give the same chart"
+    );
+    let chart: Value = serde_json::from_slice(&from_csv.stdout).unwrap();
+    assert_eq!(chart["x_kind"], "date");
+    let points = chart["points"].as_array().unwrap();
+    assert_eq!(points.len(), 24);
+    // By hand: January 2023 has 950 seclusions over 11,800 bed days.
+    assert_eq!(points[0]["x"], "2023-01-31");
+    assert_close(
+        f(&points[0]["y"]),
+        950.0 / 11_800.0 * 1000.0,
+        1e-9,
+        "first point",
+    );
+    assert_eq!(points[23]["x"], "2024-12-31");
+    // The same numbers as x,count,n give the same chart: the flags only rename.
+    let mut plain = String::from("x,count,n\n");
+    for (d, count, bed_days, _) in excel_months() {
+        plain.push_str(&format!("{d},{count},{bed_days}\n"));
+    }
+    let plain = run_stats(
+        &["spc", "--chart", "u", "--multiply", "1000"],
+        &files.write("plain.csv", &plain),
+    );
+    assert_eq!(plain.stdout, from_csv.stdout);
+
+    // Percentages are proportions: 5.00% is 0.05, from the CSV's text and the cell alike.
+    let i = ["spc", "--chart", "i", "--x", "Month", "--y", "Secluded"];
+    let a = run_stats(&i, &csv);
+    let b = run_stats(&i, &xlsx);
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    assert_eq!(a.stdout, b.stdout);
+    let chart: Value = serde_json::from_slice(&a.stdout).unwrap();
+    assert_close(f(&chart["points"][0]["y"]), 0.05, 1e-12, "5.00%");
+    assert_close(f(&chart["points"][1]["y"]), 0.0525, 1e-12, "5.25%");
+
+    // Another sheet when asked for; a sheet that is not there is named with those that are.
+    let other = stats_json(
+        &[
+            "spc",
+            "--chart",
+            "c",
+            "--sheet",
+            "Other",
+            "--x",
+            "Month",
+            "--count",
+            "Seclusions",
+        ],
+        &xlsx,
+    );
+    let ys: Vec<f64> = other["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| f(&p["y"]))
+        .collect();
+    assert_eq!(ys, [1.0, 2.0, 3.0]);
+    let refused = stats_refused(&["spc", "--chart", "c", "--sheet", "Yearly"], &xlsx);
+    assert!(
+        refused.contains("no sheet 'Yearly' (the workbook has: Monthly, Other)"),
+        "{refused}"
+    );
+    let refused = stats_refused(&["spc", "--chart", "c", "--sheet", "Monthly"], &csv);
+    assert!(
+        refused.contains("--sheet Monthly is for spreadsheet workbooks"),
+        "{refused}"
+    );
+    // A bad cell in a workbook names the sheet, its row and the analyst's column.
+    let refused = stats_refused(
+        &[
+            "spc",
+            "--chart",
+            "u",
+            "--x",
+            "Month",
+            "--count",
+            "Seclusions",
+            "--n",
+            "Month",
+        ],
+        &xlsx,
+    );
+    assert!(
+        refused.contains(
+            "months.xlsx sheet 'Monthly' line 2, column 'month': '2023-01-31' is not a number"
+        ),
+        "{refused}"
+    );
+    // A flag for a column the method does not read, and a column that is not there.
+    let refused = stats_refused(&["funnel", "--type", "rate", "--y", "Seclusions"], &csv);
+    assert!(
+        refused.contains(
+            "--y: ako stats funnel does not read a y column (it reads unit, numerator, denominator)"
+        ),
+        "{refused}"
+    );
+    let refused = stats_refused(&["spc", "--chart", "u", "--count", "Events"], &csv);
+    assert!(
+        refused.contains(
+            "no column 'Events' for --count (the header has: month, seclusions, bed days, secluded)"
+        ),
+        "{refused}"
+    );
 }
