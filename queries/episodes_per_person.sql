@@ -1,6 +1,6 @@
 -- title: Seclusion episodes per person secluded
 -- description: Seclusion episodes in the period divided by the people secluded in it.
--- description: Per organisation, peer group or jurisdiction, by month, quarter or year.
+-- description: Per organisation, peer group or jurisdiction, by month, quarter, calendar or financial year.
 -- description: A mean, so no interval.
 -- unit: episodes per person
 -- ci: none
@@ -9,7 +9,7 @@
 -- param: org text default '' -- organisation code; at level peer_group, that organisation's group; empty for all
 -- param: level text default org in org|peer_group|national -- what a row is about
 -- param: grouping text default size in size|challenge|config -- the peer grouping (ako peers --by)
--- param: grain text default month in month|quarter|year -- length of a period
+-- param: grain text default month in month|quarter|year|financial_year -- length of a period (a financial year runs July to June: 2024/25)
 WITH mine AS (
     SELECT peer_group FROM peer_groups WHERE org_code = $org AND grouping = $grouping
 ),
@@ -19,6 +19,12 @@ people AS (
                WHEN 'quarter' THEN substr(month, 1, 4) || '-Q'
                    || CAST((CAST(substr(month, 6, 2) AS INT) + 2) / 3 AS VARCHAR)
                WHEN 'year' THEN substr(month, 1, 4)
+               WHEN 'financial_year' THEN
+                   CASE WHEN CAST(substr(month, 6, 2) AS INT) >= 7
+                        THEN substr(month, 1, 4) || '/'
+                             || lpad(CAST((CAST(substr(month, 1, 4) AS INT) + 1) % 100 AS VARCHAR), 2, '0')
+                        ELSE CAST(CAST(substr(month, 1, 4) AS INT) - 1 AS VARCHAR) || '/' || substr(month, 3, 2)
+                   END
                ELSE month
            END AS period,
            person_key,

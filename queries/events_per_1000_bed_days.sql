@@ -3,7 +3,7 @@
 -- description: by occupied bed days in the period (all settings and ethnic groups of
 -- description: inpatient_activity), times 1,000; with 95% Poisson limits. Per
 -- description: organisation, per peer group or nationally (one row per jurisdiction:
--- description: NZ, and each Australian state), by month, quarter or year. An
+-- description: NZ, and each Australian state), by month, quarter, calendar or financial year. An
 -- description: organisation's period with a month whose extract never arrived has no
 -- description: count; a peer group or the nation pools only the months that arrived.
 -- unit: events per 1,000 bed days
@@ -15,7 +15,7 @@
 -- param: org text default '' -- organisation code; at level peer_group, that organisation's group; empty for all
 -- param: level text default org in org|peer_group|national -- what a row is about
 -- param: grouping text default size in size|challenge|config -- the peer grouping (ako peers --by)
--- param: grain text default month in month|quarter|year -- length of a period
+-- param: grain text default month in month|quarter|year|financial_year -- length of a period (a financial year runs July to June: 2024/25)
 WITH practices AS (
     SELECT column1 AS practice
     FROM (VALUES ('seclusion'), ('physical_restraint'), ('mechanical_restraint'),
@@ -49,6 +49,12 @@ rows AS (
                WHEN 'quarter' THEN substr(f.month, 1, 4) || '-Q'
                    || CAST((CAST(substr(f.month, 6, 2) AS INT) + 2) / 3 AS VARCHAR)
                WHEN 'year' THEN substr(f.month, 1, 4)
+               WHEN 'financial_year' THEN
+                   CASE WHEN CAST(substr(f.month, 6, 2) AS INT) >= 7
+                        THEN substr(f.month, 1, 4) || '/'
+                             || lpad(CAST((CAST(substr(f.month, 1, 4) AS INT) + 1) % 100 AS VARCHAR), 2, '0')
+                        ELSE CAST(CAST(substr(f.month, 1, 4) AS INT) - 1 AS VARCHAR) || '/' || substr(f.month, 3, 2)
+                   END
                ELSE f.month
            END AS period,
            f.received,

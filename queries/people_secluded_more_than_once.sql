@@ -1,7 +1,7 @@
 -- title: People secluded more than once
 -- description: People secluded two or more times in the period as a percentage of people
 -- description: secluded in it, with 95% Wilson limits. Per organisation, peer group or
--- description: jurisdiction, by month, quarter or year (people are counted once per
+-- description: jurisdiction, by month, quarter, calendar or financial year (people are counted once per
 -- description: organisation and period).
 -- unit: % of people secluded
 -- ci: wilson
@@ -11,7 +11,7 @@
 -- param: org text default '' -- organisation code; at level peer_group, that organisation's group; empty for all
 -- param: level text default org in org|peer_group|national -- what a row is about
 -- param: grouping text default size in size|challenge|config -- the peer grouping (ako peers --by)
--- param: grain text default month in month|quarter|year -- length of a period
+-- param: grain text default month in month|quarter|year|financial_year -- length of a period (a financial year runs July to June: 2024/25)
 WITH mine AS (
     SELECT peer_group FROM peer_groups WHERE org_code = $org AND grouping = $grouping
 ),
@@ -21,6 +21,12 @@ people AS (
                WHEN 'quarter' THEN substr(month, 1, 4) || '-Q'
                    || CAST((CAST(substr(month, 6, 2) AS INT) + 2) / 3 AS VARCHAR)
                WHEN 'year' THEN substr(month, 1, 4)
+               WHEN 'financial_year' THEN
+                   CASE WHEN CAST(substr(month, 6, 2) AS INT) >= 7
+                        THEN substr(month, 1, 4) || '/'
+                             || lpad(CAST((CAST(substr(month, 1, 4) AS INT) + 1) % 100 AS VARCHAR), 2, '0')
+                        ELSE CAST(CAST(substr(month, 1, 4) AS INT) - 1 AS VARCHAR) || '/' || substr(month, 3, 2)
+                   END
                ELSE month
            END AS period,
            person_key,

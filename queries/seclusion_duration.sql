@@ -5,12 +5,18 @@
 -- description: A table of several measures, so no single interval.
 -- unit: hours
 -- param: org text default '' -- organisation code; empty for every organisation
--- param: grain text default month in month|quarter|year -- length of a period
+-- param: grain text default month in month|quarter|year|financial_year -- length of a period (a financial year runs July to June: 2024/25)
 SELECT org_code,
        CASE $grain
            WHEN 'quarter' THEN substr(month, 1, 4) || '-Q'
                || CAST((CAST(substr(month, 6, 2) AS INT) + 2) / 3 AS VARCHAR)
            WHEN 'year' THEN substr(month, 1, 4)
+           WHEN 'financial_year' THEN
+               CASE WHEN CAST(substr(month, 6, 2) AS INT) >= 7
+                    THEN substr(month, 1, 4) || '/'
+                         || lpad(CAST((CAST(substr(month, 1, 4) AS INT) + 1) % 100 AS VARCHAR), 2, '0')
+                    ELSE CAST(CAST(substr(month, 1, 4) AS INT) - 1 AS VARCHAR) || '/' || substr(month, 3, 2)
+               END
            ELSE month
        END AS period,
        count(*) AS episodes,

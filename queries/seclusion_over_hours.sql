@@ -2,7 +2,7 @@
 -- description: Ended seclusion episodes lasting longer than `hours` (3 and 24 are the
 -- description: programme's thresholds) as a percentage of ended seclusion episodes, with
 -- description: 95% Wilson limits. Episodes still open at extract are left out. Per
--- description: organisation, peer group or jurisdiction, by month, quarter or year.
+-- description: organisation, peer group or jurisdiction, by month, quarter, calendar or financial year.
 -- unit: % of seclusions
 -- ci: wilson
 -- multiplier: 100
@@ -12,7 +12,7 @@
 -- param: org text default '' -- organisation code; at level peer_group, that organisation's group; empty for all
 -- param: level text default org in org|peer_group|national -- what a row is about
 -- param: grouping text default size in size|challenge|config -- the peer grouping (ako peers --by)
--- param: grain text default month in month|quarter|year -- length of a period
+-- param: grain text default month in month|quarter|year|financial_year -- length of a period (a financial year runs July to June: 2024/25)
 WITH mine AS (
     SELECT peer_group FROM peer_groups WHERE org_code = $org AND grouping = $grouping
 ),
@@ -22,6 +22,12 @@ rows AS (
                WHEN 'quarter' THEN substr(e.month, 1, 4) || '-Q'
                    || CAST((CAST(substr(e.month, 6, 2) AS INT) + 2) / 3 AS VARCHAR)
                WHEN 'year' THEN substr(e.month, 1, 4)
+               WHEN 'financial_year' THEN
+                   CASE WHEN CAST(substr(e.month, 6, 2) AS INT) >= 7
+                        THEN substr(e.month, 1, 4) || '/'
+                             || lpad(CAST((CAST(substr(e.month, 1, 4) AS INT) + 1) % 100 AS VARCHAR), 2, '0')
+                        ELSE CAST(CAST(substr(e.month, 1, 4) AS INT) - 1 AS VARCHAR) || '/' || substr(e.month, 3, 2)
+                   END
                ELSE e.month
            END AS period,
            CAST(CAST(e.end_time AS BIGINT) - CAST(e.start_time AS BIGINT) AS DOUBLE) / 3600000000.0 AS hours

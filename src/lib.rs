@@ -34,6 +34,7 @@ pub mod lake;
 pub mod model;
 pub mod pack;
 pub mod peers;
+pub mod period;
 pub mod privacy;
 pub mod render;
 pub mod series;

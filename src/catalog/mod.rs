@@ -25,6 +25,7 @@ use datafusion::error::DataFusionError;
 use datafusion::prelude::{DataFrame, SessionContext};
 use serde::Serialize;
 
+pub mod coverage;
 pub mod estimates;
 
 /// Errors of the catalogue.
@@ -593,17 +594,26 @@ impl Indicator {
             indicator: self.name.clone(),
             message,
         };
-        match self.estimate {
-            None => Ok(batches),
+        let estimated = match self.estimate {
+            None => batches,
             Some(Estimate::Dsr) => estimates::dsr(&batches, self.multiplier)
                 .map(|b| vec![b])
-                .map_err(shape),
+                .map_err(shape)?,
             Some(estimate) => batches
                 .iter()
                 .map(|b| estimates::append(b, estimate, self.multiplier))
                 .collect::<Result<Vec<_>, String>>()
-                .map_err(shape),
-        }
+                .map_err(shape)?,
+        };
+        // Periods the data cover only in part say so, in every output.
+        let Some((first, last)) = coverage::span(ctx).await else {
+            return Ok(estimated);
+        };
+        estimated
+            .iter()
+            .map(|b| coverage::append(b, (&first, &last)))
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(shape)
     }
 }
 

@@ -70,40 +70,7 @@ pub fn row_key(columns: &[String], row: &[Cell]) -> Vec<String> {
         .collect()
 }
 
-/// The months a period label covers: `2024-03`, `2024-Q1`, `2024`, `2023/24` (July to
-/// June). Anything else is one unit of its own.
-pub fn months(period: &str) -> Vec<String> {
-    let year = |s: &str| s.parse::<u32>().ok().filter(|_| s.len() == 4);
-    let span = |y: u32, from: u32, n: u32| -> Vec<String> {
-        (0..n)
-            .map(|i| {
-                let m = from - 1 + i;
-                format!("{:04}-{:02}", y + m / 12, m % 12 + 1)
-            })
-            .collect()
-    };
-    let b = period.as_bytes();
-    match period.len() {
-        4 => year(period).map(|y| span(y, 1, 12)),
-        7 if b[4] == b'-' && b[5] == b'Q' => {
-            let q = (b[6] as char).to_digit(10).filter(|q| (1..=4).contains(q));
-            year(&period[..4])
-                .zip(q)
-                .map(|(y, q)| span(y, 3 * q - 2, 3))
-        }
-        7 if b[4] == b'-' => year(&period[..4])
-            .zip(
-                period[5..]
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|m| (1..=12).contains(m)),
-            )
-            .map(|_| vec![period.to_string()]),
-        7 if b[4] == b'/' => year(&period[..4]).map(|y| span(y, 7, 12)),
-        _ => None,
-    }
-    .unwrap_or_else(|| vec![period.to_string()])
-}
+pub use crate::period::months;
 
 /// Who belongs where, learned from organisation-level rows.
 #[derive(Default)]

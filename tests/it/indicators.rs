@@ -77,10 +77,10 @@ async fn events_people_and_hours() {
     assert_table(
         &t,
         &[
-            "| org_code | period | extract_received | events | people | hours | ongoing |",
-            "| TST | 2024-03 | true | 3 | 2 | 7.5 | 0 |",
-            "| TST | 2024-04 | true | 1 | 1 | 1.0 | 0 |",
-            "| TST | 2024-05 | false | | | | |",
+            "| org_code | period | extract_received | events | people | hours | ongoing | months_covered | covered_from | covered_to | partial |",
+            "| TST | 2024-03 | true | 3 | 2 | 7.5 | 0 | 1 | 2024-03 | 2024-03 | false |",
+            "| TST | 2024-04 | true | 1 | 1 | 1.0 | 0 | 1 | 2024-04 | 2024-04 | false |",
+            "| TST | 2024-05 | false | | | | | 1 | 2024-05 | 2024-05 | false |",
         ],
     );
     let physical = f
@@ -92,10 +92,10 @@ async fn events_people_and_hours() {
     assert_table(
         &physical,
         &[
-            "| org_code | period | extract_received | events | people | hours | ongoing |",
-            "| TST | 2024-03 | true | 1 | 1 | 0.08 | 0 |",
-            "| TST | 2024-04 | true | 0 | 0 | 0.0 | 0 |",
-            "| TST | 2024-05 | false | | | | |",
+            "| org_code | period | extract_received | events | people | hours | ongoing | months_covered | covered_from | covered_to | partial |",
+            "| TST | 2024-03 | true | 1 | 1 | 0.08 | 0 | 1 | 2024-03 | 2024-03 | false |",
+            "| TST | 2024-04 | true | 0 | 0 | 0.0 | 0 | 1 | 2024-04 | 2024-04 | false |",
+            "| TST | 2024-05 | false | | | | | 1 | 2024-05 | 2024-05 | false |",
         ],
     );
 }
@@ -253,10 +253,10 @@ async fn completeness_flags_missing_and_late_months() {
     assert_table(
         &t,
         &[
-            "| org_code | period | status | due_date | received_date | days_late | episodes | activity_supplied | rows_read | rows_rejected | pct_rejected |",
-            "| TST | 2024-03 | on_time | 2024-04-20 | 2024-04-18 | -2 | 4 | true | 5 | 0 | 0.0 |",
-            "| TST | 2024-04 | late | 2024-05-20 | 2024-05-30 | 10 | 1 | true | 5 | 0 | 0.0 |",
-            "| TST | 2024-05 | missing | 2024-06-20 | | | 0 | true | 0 | 0 | |",
+            "| org_code | period | status | due_date | received_date | days_late | episodes | activity_supplied | rows_read | rows_rejected | pct_rejected | months_covered | covered_from | covered_to | partial |",
+            "| TST | 2024-03 | on_time | 2024-04-20 | 2024-04-18 | -2 | 4 | true | 5 | 0 | 0.0 | 1 | 2024-03 | 2024-03 | false |",
+            "| TST | 2024-04 | late | 2024-05-20 | 2024-05-30 | 10 | 1 | true | 5 | 0 | 0.0 | 1 | 2024-04 | 2024-04 | false |",
+            "| TST | 2024-05 | missing | 2024-06-20 | | | 0 | true | 0 | 0 | | 1 | 2024-05 | 2024-05 | false |",
         ],
     );
     let only_missing = f
@@ -390,10 +390,10 @@ async fn completeness_shows_the_share_of_rows_rejected() {
     assert_table(
         &t,
         &[
-            "| org_code | period | status | due_date | received_date | days_late | episodes | activity_supplied | rows_read | rows_rejected | pct_rejected |",
-            "| TST | 2024-03 | on_time | 2024-04-20 | 2024-04-18 | -2 | 4 | true | 5 | 0 | 0.0 |",
-            "| TST | 2024-04 | late | 2024-05-20 | 2024-05-30 | 10 | 1 | true | 7 | 1 | 14.29 |",
-            "| TST | 2024-05 | missing | 2024-06-20 | | | 0 | true | 0 | 0 | |",
+            "| org_code | period | status | due_date | received_date | days_late | episodes | activity_supplied | rows_read | rows_rejected | pct_rejected | months_covered | covered_from | covered_to | partial |",
+            "| TST | 2024-03 | on_time | 2024-04-20 | 2024-04-18 | -2 | 4 | true | 5 | 0 | 0.0 | 1 | 2024-03 | 2024-03 | false |",
+            "| TST | 2024-04 | late | 2024-05-20 | 2024-05-30 | 10 | 1 | true | 7 | 1 | 14.29 | 1 | 2024-04 | 2024-04 | false |",
+            "| TST | 2024-05 | missing | 2024-06-20 | | | 0 | true | 0 | 0 | | 1 | 2024-05 | 2024-05 | false |",
         ],
     );
 }
