@@ -301,6 +301,22 @@ fn draw_layer<DB: DrawingBackend>(
                 }))
                 .map_err(err)?;
         }
+        Layer::Hollow { points, size } => {
+            chart
+                .draw_series(points.iter().map(|(x, y, _)| {
+                    Circle::new((*x, *y), pxu(*size), ShapeStyle::from(&WHITE).filled())
+                }))
+                .map_err(err)?;
+            chart
+                .draw_series(points.iter().map(|(x, y, c)| {
+                    Circle::new(
+                        (*x, *y),
+                        pxu(*size),
+                        ShapeStyle::from(c).stroke_width(pxu(1.5)),
+                    )
+                }))
+                .map_err(err)?;
+        }
         Layer::Bars { color, bars } => {
             for (x, lo, hi, c) in bars {
                 let c = c.unwrap_or(*color);

@@ -581,7 +581,7 @@ fn the_moderator_condenses_answers_and_publishes_and_the_advisor_reads_it() {
     assert!(
         md.contains(&format!(
             "Charts, in the group's pack (`/sessions/{session}/groups/{group_b}/pack.pdf`, or `ako session pack {session} --group {group_b}`):\n\n\
-             - page 2: Members: seclusion events per 1,000 bed days, latest year (`01-peer-group-members.svg`, `.png`, `.csv`)\n"
+             - page 2: Members: seclusion events per 1,000 bed days, latest financial year (`01-peer-group-members.svg`, `.png`, `.csv`)\n"
         )),
         "{md}"
     );
@@ -611,7 +611,7 @@ fn the_moderator_condenses_answers_and_publishes_and_the_advisor_reads_it() {
     assert_eq!(charts.len(), 6);
     assert_eq!(
         charts[0],
-        json!({"page": 2, "title": "Members: seclusion events per 1,000 bed days, latest year", "file": "01-peer-group-members"})
+        json!({"page": 2, "title": "Members: seclusion events per 1,000 bed days, latest financial year", "file": "01-peer-group-members"})
     );
 }
 

@@ -14,6 +14,7 @@ mod ideas;
 mod indicators;
 mod packs;
 mod peers;
+mod periods;
 mod population_rates;
 mod reference;
 mod refusal;

@@ -73,12 +73,12 @@ pub(super) fn bars_model(indicator: &Indicator, table: &Table, ctx: &Context) ->
             table.number(r, "upper_95").map_or("–".into(), round)
         )
     };
+    let period = ranked_period_words(table).unwrap_or_else(|| pretty_period(&latest));
     figure.description = if rows.is_empty() {
-        format!("{}: nothing to rank.", pretty_period(&latest))
+        format!("{period}: nothing to rank.")
     } else {
         let mut s = format!(
-            "{}, lowest first: lowest {}; highest {}.",
-            pretty_period(&latest),
+            "{period}, lowest first: lowest {}; highest {}.",
             describe(0),
             describe(rows.len() - 1)
         );

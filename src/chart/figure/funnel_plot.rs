@@ -2,6 +2,27 @@
 
 use super::*;
 
+/// The funnel's x axis: what the denominator counts, as the indicator's header says it
+/// ("Occupied bed days"), not "denominator".
+fn denominator_words(indicator: &Indicator) -> String {
+    let said = indicator
+        .measures
+        .iter()
+        .find(|m| m.role.name() == "denominator")
+        .map(|m| {
+            m.description
+                .trim()
+                .trim_end_matches(" in the period")
+                .to_string()
+        })
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| "Denominator (size)".into());
+    let mut c = said.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or(said)
+}
+
 pub(super) fn funnel_model(indicator: &Indicator, table: &Table, ctx: &Context) -> Figure {
     let mut figure = empty(indicator, "");
     let Some(latest) = latest_period(table) else {
@@ -16,7 +37,7 @@ pub(super) fn funnel_model(indicator: &Indicator, table: &Table, ctx: &Context) 
         })
         .collect();
     figure.footer = footer(std::slice::from_ref(&latest), ctx);
-    figure.x_label = "Denominator (size)".into();
+    figure.x_label = denominator_words(indicator);
     if rows.len() < 3 {
         figure.description = format!(
             "{}: {} organisations with data; a funnel needs at least 3.",
@@ -133,7 +154,7 @@ pub(super) fn funnel_model(indicator: &Indicator, table: &Table, ctx: &Context) 
     };
     figure.description = format!(
         "{}: of {} organisations, {} above the 99.8% limit ({}) and {} below it ({}), around the pooled {} {}{}.",
-        pretty_period(&latest),
+        ranked_period_words(table).unwrap_or_else(|| pretty_period(&latest)),
         rows.len(),
         above.len(),
         list(&above),

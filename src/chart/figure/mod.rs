@@ -50,6 +50,11 @@ pub enum Layer {
         points: Vec<(f64, f64, RGBColor)>,
         size: f64,
     },
+    /// Points of periods the data cover only in part: drawn hollow.
+    Hollow {
+        points: Vec<(f64, f64, RGBColor)>,
+        size: f64,
+    },
     /// Interval whiskers: x, lower, upper, own colour.
     Bars {
         color: RGBColor,
@@ -176,6 +181,8 @@ pub fn build(
             .empty
             .unwrap_or("Nothing to show for these choices.")
             .to_string();
+    } else {
+        mark_partial(&mut figure, table);
     }
     figure.title = spec.title.to_string();
     if !spec.wide {
@@ -257,11 +264,135 @@ fn one_series(table: &Table, highlight: Option<&str>) -> (Vec<usize>, String) {
     (rows, names.join(", "))
 }
 
-fn latest_period(table: &Table) -> Option<String> {
+/// Whether row `r`'s period is covered by the data only in part.
+fn is_partial(table: &Table, r: usize) -> bool {
+    table.text(r, "partial") == Some("true")
+}
+
+/// Periods the data cover only in part, each with (months covered, months in it).
+fn partial_periods(table: &Table) -> std::collections::BTreeMap<String, (usize, usize)> {
     (0..table.rows.len())
-        .filter(|&r| table.number(r, "value").is_some())
+        .filter(|&r| is_partial(table, r))
+        .filter_map(|r| {
+            let p = table.text(r, "period")?;
+            let covered = table.number(r, "months_covered")? as usize;
+            Some((p.to_string(), (covered, crate::period::months(p).len())))
+        })
+        .collect()
+}
+
+fn partial_words(period: &str, (covered, of): (usize, usize)) -> String {
+    format!(
+        "{} has data for {covered} of {of} months",
+        pretty_period(period)
+    )
+}
+
+/// The latest period with values that the data cover whole: a ranking or funnel of a
+/// part-period (a financial year under way) would set a few months against twelve.
+/// With it, the later part-period passed over, if any.
+fn latest_period(table: &Table) -> Option<String> {
+    latest_ranked(table).map(|(p, _)| p)
+}
+
+fn latest_ranked(table: &Table) -> Option<(String, Option<String>)> {
+    let with_values = || (0..table.rows.len()).filter(|&r| table.number(r, "value").is_some());
+    let latest = with_values()
         .filter_map(|r| table.text(r, "period").map(str::to_string))
-        .max()
+        .max()?;
+    let complete = with_values()
+        .filter(|&r| !is_partial(table, r))
+        .filter_map(|r| table.text(r, "period").map(str::to_string))
+        .max();
+    match complete {
+        Some(c) if c != latest => Some((c, Some(latest))),
+        Some(c) => Some((c, None)),
+        // Nothing whole to rank: the part-period, said to be one.
+        None => Some((latest, None)),
+    }
+}
+
+/// What a ranked chart says of its period: which it is, and the part-period it passed
+/// over, or that it is itself a part-period.
+fn ranked_period_words(table: &Table) -> Option<String> {
+    let (period, skipped) = latest_ranked(table)?;
+    let partial = partial_periods(table);
+    Some(match (skipped, partial.get(&period)) {
+        (Some(s), _) => format!(
+            "{}, the latest period the data cover whole ({}, so it is not ranked)",
+            pretty_period(&period),
+            partial.get(&s).map_or_else(
+                || format!("{} is partial", pretty_period(&s)),
+                |&c| partial_words(&s, c)
+            )
+        ),
+        (None, Some(&c)) => format!(
+            "{} (only in part: {})",
+            pretty_period(&period),
+            partial_words(&period, c)
+        ),
+        (None, None) => pretty_period(&period),
+    })
+}
+
+/// Points of part-periods drawn hollow, and said so in the description.
+fn mark_partial(figure: &mut Figure, table: &Table) {
+    let partial = partial_periods(table);
+    let hollow_x: Vec<f64> = figure
+        .categories
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| partial.contains_key(c.as_str()))
+        .map(|(i, _)| i as f64)
+        .collect();
+    if hollow_x.is_empty() {
+        return;
+    }
+    let mut hollow = Vec::new();
+    for layer in &mut figure.layers {
+        if let Layer::Points { points, size } = layer {
+            let (h, keep): (Vec<_>, Vec<_>) =
+                points.drain(..).partition(|(x, _, _)| hollow_x.contains(x));
+            *points = keep;
+            if !h.is_empty() {
+                hollow.push(Layer::Hollow {
+                    points: h,
+                    size: *size,
+                });
+            }
+        }
+    }
+    figure.layers.extend(hollow);
+    let words: Vec<String> = figure
+        .categories
+        .iter()
+        .filter_map(|c| partial.get(c).map(|&cov| partial_words(c, cov)))
+        .collect();
+    figure.description.push_str(&format!(
+        " Hollow points mark periods the data cover only in part: {}.",
+        words.join("; ")
+    ));
+}
+
+/// A code as people say it: `non_maori_non_pacific` is "Non-Māori non-Pacific".
+pub fn words(code: &str) -> String {
+    match code {
+        "maori" => "Māori".into(),
+        "pacific" => "Pacific".into(),
+        "non_maori" => "Non-Māori".into(),
+        "non_maori_non_pacific" => "Non-Māori non-Pacific".into(),
+        "indigenous" => "Indigenous".into(),
+        "non_indigenous" => "Non-Indigenous".into(),
+        "all" => "All".into(),
+        _ if code.contains('_') => {
+            let spaced = code.replace('_', " ");
+            let mut c = spaced.chars();
+            c.next()
+                .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                .unwrap_or_default()
+        }
+        _ => code.to_string(),
+    }
 }
 
 fn unit_label(table: &Table, r: usize) -> String {
@@ -276,6 +407,156 @@ fn unit_label(table: &Table, r: usize) -> String {
 mod tests {
     use super::spc_chart::quarter_of;
     use super::*;
+    use crate::chart;
+    use crate::table::Cell;
+
+    fn catalog() -> crate::catalog::Catalog {
+        crate::catalog::Catalog::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("queries"),
+        )
+        .unwrap()
+    }
+
+    /// Two organisations' rates in a whole 2024 and in a 2025 of six months.
+    fn two_years() -> Table {
+        let row = |org: &str, period: &str, v: f64, partial: bool| {
+            vec![
+                Cell::Text(org.into()),
+                Cell::Text(period.into()),
+                Cell::Float(v * 10.0),
+                Cell::Float(10_000.0),
+                Cell::Float(v),
+                Cell::Float(v - 1.0),
+                Cell::Float(v + 1.0),
+                Cell::Int(if partial { 6 } else { 12 }),
+                Cell::Text(partial.to_string()),
+            ]
+        };
+        Table {
+            columns: [
+                "org_code",
+                "period",
+                "numerator",
+                "denominator",
+                "value",
+                "lower_95",
+                "upper_95",
+                "months_covered",
+                "partial",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows: vec![
+                row("A", "2024", 5.0, false),
+                row("B", "2024", 7.0, false),
+                row("A", "2025", 9.0, true),
+                row("B", "2025", 3.0, true),
+            ],
+        }
+    }
+
+    fn spec(kind: ChartKind) -> Spec<'static> {
+        Spec {
+            kind,
+            title: "t",
+            wide: true,
+            empty: None,
+            convention: None,
+            direction: None,
+            series: Some("org_code"),
+        }
+    }
+
+    #[test]
+    fn a_ranking_passes_over_a_part_period_for_the_latest_whole_one() {
+        let c = catalog();
+        let ind = c.get("events_per_1000_bed_days").unwrap();
+        let f = build(
+            &spec(ChartKind::CiBars),
+            ind,
+            &two_years(),
+            None,
+            &Context::default(),
+        );
+        assert!(
+            f.description.starts_with(
+                "2024, the latest period the data cover whole (2025 has data for 6 of 12 months, so it is not ranked), lowest first: lowest A 5 (95% CI 4–6); highest B 7"
+            ),
+            "{}",
+            f.description
+        );
+        // Only part-periods to rank: ranked, and said to be partial.
+        let mut only = two_years();
+        only.rows.retain(|r| r[1] == Cell::Text("2025".into()));
+        let f = build(
+            &spec(ChartKind::CiBars),
+            ind,
+            &only,
+            None,
+            &Context::default(),
+        );
+        assert!(
+            f.description
+                .starts_with("2025 (only in part: 2025 has data for 6 of 12 months), lowest first"),
+            "{}",
+            f.description
+        );
+        // The funnel's axis names its denominator.
+        let f = build(
+            &spec(ChartKind::Funnel),
+            ind,
+            &two_years(),
+            None,
+            &Context::default(),
+        );
+        assert_eq!(f.x_label, "Occupied bed days");
+    }
+
+    #[test]
+    fn a_part_periods_points_are_hollow_and_said_to_be() {
+        let c = catalog();
+        let ind = c.get("events_per_1000_bed_days").unwrap();
+        let f = build(
+            &spec(ChartKind::EquityTrend),
+            ind,
+            &two_years(),
+            None,
+            &Context::default(),
+        );
+        let hollow: Vec<f64> = f
+            .layers
+            .iter()
+            .filter_map(|l| match l {
+                Layer::Hollow { points, .. } => Some(points.iter().map(|p| p.0)),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        assert_eq!(hollow, [1.0, 1.0], "2025's point of each line");
+        let filled: usize = f
+            .layers
+            .iter()
+            .map(|l| match l {
+                Layer::Points { points, .. } => points.len(),
+                _ => 0,
+            })
+            .sum();
+        assert_eq!(filled, 2);
+        assert!(
+            f.description.ends_with(" Hollow points mark periods the data cover only in part: 2025 has data for 6 of 12 months."),
+            "{}",
+            f.description
+        );
+        assert!(chart::svg(&f).is_ok());
+    }
+
+    #[test]
+    fn codes_read_as_people_say_them() {
+        assert_eq!(words("non_maori_non_pacific"), "Non-Māori non-Pacific");
+        assert_eq!(words("maori"), "Māori");
+        assert_eq!(words("peer_support"), "Peer support");
+        assert_eq!(words("P123"), "P123");
+    }
 
     #[test]
     fn periods_read_as_people_say_them() {

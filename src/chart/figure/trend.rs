@@ -60,7 +60,7 @@ pub(super) fn trend_model(
             points: band,
         });
         figure.layers.push(Layer::Line {
-            name: Some(s.clone().unwrap_or_else(|| "Rate ratio".into())),
+            name: Some(s.as_deref().map_or_else(|| "Rate ratio".into(), words)),
             color: colour,
             points: points.clone(),
             dashed: false,
@@ -127,7 +127,8 @@ pub(super) fn trend_model(
             .iter()
             .map(|(s, p, v, lo, hi)| {
                 format!(
-                    "{s} {}{} in {}",
+                    "{} {}{} in {}",
+                    words(s),
                     v.map_or("–".into(), round),
                     ci(*lo, *hi),
                     pretty_period(p)

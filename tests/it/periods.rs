@@ -1,0 +1,114 @@
+//! Periods a reader cannot misread (issue 13 section 2): financial years, the part of
+//! each period the data cover, marked where the sample begins and ends, and rankings
+//! that pass over a part-period for the latest whole one.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::fixture::ako;
+
+fn query(indicator: &str, params: &[&str]) -> Vec<Value> {
+    let mut cmd = ako();
+    cmd.args(["query", indicator, "--format", "json", "--lake"])
+        .arg(crate::server::sample_lake());
+    for p in params {
+        cmd.args(["--param", p]);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice::<Value>(&out.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn nz(rows: &[Value]) -> BTreeMap<String, &Value> {
+    rows.iter()
+        .filter(|r| r["jurisdiction"] == "NZ" && r["practice"] == "seclusion")
+        .map(|r| (r["period"].as_str().unwrap().to_string(), r))
+        .collect()
+}
+
+#[test]
+fn the_samples_first_and_last_calendar_years_are_partial_and_its_financial_years_whole() {
+    // The sample runs from July 2021 to June 2025.
+    let years = query(
+        "events_per_1000_bed_days",
+        &["level=national", "grain=year"],
+    );
+    let years = nz(&years);
+    let first = years["2021"];
+    assert_eq!(first["partial"], true);
+    assert_eq!(first["months_covered"], 6);
+    assert_eq!(
+        (first["covered_from"].as_str(), first["covered_to"].as_str()),
+        (Some("2021-07"), Some("2021-12"))
+    );
+    let last = years["2025"];
+    assert_eq!(
+        (last["partial"].as_bool(), last["months_covered"].as_i64()),
+        (Some(true), Some(6))
+    );
+    assert_eq!(last["covered_to"], "2025-06");
+    for whole in ["2022", "2023", "2024"] {
+        assert_eq!(years[whole]["partial"], false, "{whole}");
+        assert_eq!(years[whole]["months_covered"], 12, "{whole}");
+    }
+
+    // Financial years, July to June, labelled 2021/22: four whole ones.
+    let fys = query(
+        "events_per_1000_bed_days",
+        &["level=national", "grain=financial_year"],
+    );
+    let fys = nz(&fys);
+    assert_eq!(
+        fys.keys().cloned().collect::<Vec<_>>(),
+        ["2021/22", "2022/23", "2023/24", "2024/25"]
+    );
+    assert!(
+        fys.values()
+            .all(|r| r["partial"] == false && r["months_covered"] == 12)
+    );
+    assert_eq!(fys["2021/22"]["covered_from"], "2021-07");
+    assert_eq!(fys["2021/22"]["covered_to"], "2022-06");
+    // A financial year is its twelve months: events and bed days add up.
+    let months = query("events_per_1000_bed_days", &["level=national"]);
+    let months = nz(&months);
+    let sum = |col: &str| -> f64 {
+        months
+            .iter()
+            .filter(|(m, _)| m.as_str() >= "2022-07" && m.as_str() <= "2023-06")
+            .map(|(_, r)| r[col].as_f64().unwrap())
+            .sum()
+    };
+    assert_eq!(months.len(), 48);
+    assert_eq!(
+        fys["2022/23"]["numerator"].as_f64().unwrap(),
+        sum("numerator")
+    );
+    assert_eq!(
+        fys["2022/23"]["denominator"].as_f64().unwrap(),
+        sum("denominator")
+    );
+    assert!(
+        months
+            .values()
+            .all(|r| r["partial"] == false && r["months_covered"] == 1)
+    );
+    // A quarter of three months at the edge is whole; the financial-year rate ratio
+    // carries its coverage too.
+    let ratio = query("maori_rate_ratio", &["level=national"]);
+    assert!(!ratio.is_empty());
+    assert!(
+        ratio
+            .iter()
+            .all(|r| r["partial"] == false && r["months_covered"] == 12),
+        "{ratio:?}"
+    );
+}
