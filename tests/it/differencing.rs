@@ -457,7 +457,7 @@ fn protected_rows_are_the_rows_the_indicator_returns_for_the_request() {
         ("org", "", "physical_restraint", "quarter", "challenge"),
         ("peer_group", "CMH", "seclusion", "year", "challenge"),
         ("peer_group", "WCO", "all", "month", "size"),
-        ("national", "CMH", "seclusion", "year", "size"),
+        ("national", "CMH", "seclusion", "financial_year", "size"),
     ] {
         let params: Vec<(String, String)> = [
             ("level", level),
