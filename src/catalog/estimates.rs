@@ -11,7 +11,7 @@ use super::Estimate;
 use crate::stats::Level;
 use crate::stats::dsr::dsr as standardise;
 use crate::stats::rates;
-use crate::stats::ratio::rate_ratio;
+use crate::stats::ratio::{proportion_ratio, rate_ratio};
 
 /// Columns every indicator returns (**contract**), besides its grouping columns.
 pub const REQUIRED: [&str; 3] = ["period", "numerator", "denominator"];
@@ -38,8 +38,8 @@ pub fn append(
     }
     let as_f64 = |name: &str| numbers(batch, name);
     let (num, den) = (as_f64("numerator")?, as_f64("denominator")?);
-    if estimate == Estimate::RateRatio {
-        return ratio_columns(batch, &num, &den);
+    if estimate.is_ratio() {
+        return ratio_columns(batch, estimate, &num, &den);
     }
     let n = batch.num_rows();
     let (mut value, mut lower, mut upper) = (
@@ -83,7 +83,7 @@ pub fn one(
             }
             Estimate::Wilson => (None, None, None),
             Estimate::Ratio => (Some(x / d * multiplier), None, None),
-            Estimate::Dsr | Estimate::RateRatio => (None, None, None),
+            Estimate::Dsr | Estimate::RateRatio | Estimate::ProportionRatio => (None, None, None),
         },
         _ => (None, None, None),
     }
@@ -124,9 +124,13 @@ fn value_at(a: &Float64Array, i: usize) -> Option<f64> {
 /// Rate ratios row by row.
 fn ratio_columns(
     batch: &RecordBatch,
+    estimate: Estimate,
     num: &Float64Array,
     den: &Float64Array,
 ) -> Result<RecordBatch, String> {
+    if estimate == Estimate::ProportionRatio {
+        return proportion_ratio_columns(batch, num, den);
+    }
     let (cnum, cden) = (
         numbers(batch, "comparison_numerator")?,
         numbers(batch, "comparison_denominator")?,
@@ -162,6 +166,41 @@ fn ratio_columns(
         ],
         out,
     )
+}
+
+/// `value`, `lower_95` and `upper_95` of a ratio of proportions (Katz's limits).
+fn proportion_ratio_columns(
+    batch: &RecordBatch,
+    num: &Float64Array,
+    den: &Float64Array,
+) -> Result<RecordBatch, String> {
+    let (cnum, cden) = (
+        numbers(batch, "comparison_numerator")?,
+        numbers(batch, "comparison_denominator")?,
+    );
+    let n = batch.num_rows();
+    let mut out: Vec<Vec<Option<f64>>> = (0..3).map(|_| Vec::with_capacity(n)).collect();
+    for i in 0..n {
+        let r = match (
+            value_at(num, i),
+            value_at(den, i),
+            value_at(&cnum, i),
+            value_at(&cden, i),
+        ) {
+            (Some(a), Some(na), Some(b), Some(nb)) => {
+                proportion_ratio(a, na, b, nb, Level::P95).ok()
+            }
+            _ => None,
+        };
+        let cells = match r {
+            Some(r) => [r.ratio, r.limits.0, r.limits.1],
+            None => [None; 3],
+        };
+        for (column, cell) in out.iter_mut().zip(cells) {
+            column.push(cell);
+        }
+    }
+    with_columns(batch, &["value", "lower_95", "upper_95"], out)
 }
 
 /// A row's grouping values, as text.

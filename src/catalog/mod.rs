@@ -143,9 +143,17 @@ pub enum Estimate {
     /// `comparison_denominator`, with exact conditional limits (`lower_95`, `upper_95`)
     /// and Wald limits (`wald_lower_95`, `wald_upper_95`).
     RateRatio,
+    /// A ratio of proportions of people: `numerator`/`denominator` over
+    /// `comparison_numerator`/`comparison_denominator`, with Katz's log-scale limits.
+    ProportionRatio,
 }
 
 impl Estimate {
+    /// Whether it compares two groups (and so reads the comparison measures).
+    pub fn is_ratio(self) -> bool {
+        matches!(self, Estimate::RateRatio | Estimate::ProportionRatio)
+    }
+
     /// The header's name for it (`-- ci: NAME`).
     pub fn name(self) -> &'static str {
         match self {
@@ -154,6 +162,7 @@ impl Estimate {
             Estimate::Ratio => "none",
             Estimate::Dsr => "dsr",
             Estimate::RateRatio => "rate_ratio",
+            Estimate::ProportionRatio => "proportion_ratio",
         }
     }
 
@@ -164,6 +173,7 @@ impl Estimate {
             "none" | "ratio" => Some(Estimate::Ratio),
             "dsr" => Some(Estimate::Dsr),
             "rate_ratio" => Some(Estimate::RateRatio),
+            "proportion_ratio" => Some(Estimate::ProportionRatio),
             _ => None,
         }
     }
@@ -378,7 +388,7 @@ impl Indicator {
                 "ci" => {
                     estimate = Some(Estimate::parse(value.trim()).ok_or_else(|| {
                         err(format!(
-                            "ci must be poisson, wilson, none, dsr or rate_ratio, not `{}`",
+                            "ci must be poisson, wilson, none, dsr, rate_ratio or proportion_ratio, not `{}`",
                             value.trim()
                         ))
                     })?);
@@ -431,7 +441,7 @@ impl Indicator {
             message: "the header needs `-- title: …`".into(),
         })?;
         if let Some(estimate) = estimate {
-            let needed: &[MeasureRole] = if estimate == Estimate::RateRatio {
+            let needed: &[MeasureRole] = if estimate.is_ratio() {
                 &MeasureRole::ALL
             } else {
                 &MeasureRole::ALL[..2]

@@ -112,3 +112,58 @@ fn the_samples_first_and_last_calendar_years_are_partial_and_its_financial_years
         "{ratio:?}"
     );
 }
+
+/// Issue 13 section 3: the ratio of the two groups' proportions of inpatients secluded,
+/// Māori against non-Māori non-Pacific, from the headline's own counts, with Katz's
+/// limits worked here from those counts.
+#[test]
+fn the_headline_ratio_is_the_ratio_of_the_two_groups_proportions_with_katz_limits() {
+    let ratio = query("maori_secluded_proportion_ratio", &["level=national"]);
+    let headline = query("pct_inpatients_secluded", &["level=national"]);
+    let of = |period: &str, ethnicity: &str| -> (f64, f64) {
+        let r = headline
+            .iter()
+            .find(|r| {
+                r["jurisdiction"] == "NZ" && r["period"] == period && r["ethnicity"] == ethnicity
+            })
+            .unwrap_or_else(|| panic!("{period} {ethnicity}"));
+        (
+            r["numerator"].as_f64().unwrap(),
+            r["denominator"].as_f64().unwrap(),
+        )
+    };
+    let nz: Vec<&Value> = ratio.iter().filter(|r| r["jurisdiction"] == "NZ").collect();
+    assert_eq!(nz.len(), 48, "every month of the sample");
+    for r in nz.iter().step_by(7) {
+        let period = r["period"].as_str().unwrap();
+        let (a, na) = of(period, "maori");
+        let (b, nb) = of(period, "non_maori_non_pacific");
+        assert_eq!(
+            (r["numerator"].as_f64(), r["denominator"].as_f64()),
+            (Some(a), Some(na))
+        );
+        assert_eq!(
+            (
+                r["comparison_numerator"].as_f64(),
+                r["comparison_denominator"].as_f64()
+            ),
+            (Some(b), Some(nb))
+        );
+        let rr = (a / na) / (b / nb);
+        let se = (1.0 / a - 1.0 / na + 1.0 / b - 1.0 / nb).sqrt();
+        let z = 1.959963984540054;
+        for (col, want) in [
+            ("value", rr),
+            ("lower_95", rr * (-z * se).exp()),
+            ("upper_95", rr * (z * se).exp()),
+        ] {
+            let got = r[col].as_f64().unwrap();
+            assert!(
+                (got - want).abs() <= 1e-9 * want,
+                "{period} {col}: {got} against {want}"
+            );
+        }
+        // Māori inpatients are secluded more often in the sample, as in New Zealand.
+        assert!(rr > 1.0, "{period}: {rr}");
+    }
+}

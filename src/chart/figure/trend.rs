@@ -60,7 +60,10 @@ pub(super) fn trend_model(
             points: band,
         });
         figure.layers.push(Layer::Line {
-            name: Some(s.as_deref().map_or_else(|| "Rate ratio".into(), words)),
+            name: Some(
+                s.as_deref()
+                    .map_or_else(|| capitalised(&indicator.unit), words),
+            ),
             color: colour,
             points: points.clone(),
             dashed: false,
@@ -75,10 +78,15 @@ pub(super) fn trend_model(
             size: 3.0,
         });
     }
-    let ratio = indicator.estimate == Some(Estimate::RateRatio);
+    let ratio = indicator.estimate.is_some_and(Estimate::is_ratio);
+    let equal = if indicator.estimate == Some(Estimate::ProportionRatio) {
+        "equal proportions"
+    } else {
+        "equal rates"
+    };
     if ratio {
         figure.layers.push(Layer::Line {
-            name: Some("Equal rates (1)".into()),
+            name: Some(format!("{} (1)", capitalised(equal))),
             color: palette::INK,
             points: vec![(-0.5, Some(1.0)), (periods.len() as f64 - 0.5, Some(1.0))],
             dashed: true,
@@ -110,7 +118,7 @@ pub(super) fn trend_model(
             indicator.unit.as_str()
         };
         let mut s = format!(
-            "In {} the {unit} was {}{}; 1 would mean equal rates.",
+            "In {} the {unit} was {}{}; 1 would mean {equal}.",
             pretty_period(p),
             v.map_or("–".into(), round),
             ci(*lo, *hi)
@@ -138,4 +146,11 @@ pub(super) fn trend_model(
         format!("Latest {}: {}.", indicator.unit, parts.join("; "))
     };
     figure
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
 }

@@ -1,0 +1,89 @@
+-- title: Māori : non-Māori non-Pacific ratio of the % of inpatients secluded
+-- description: The HQSC headline for Māori (distinct Māori inpatients secluded in the
+-- description: month over distinct Māori inpatients) divided by the same for
+-- description: non-Māori non-Pacific inpatients: a ratio of two proportions of people,
+-- description: with Katz's 95% limits on the log scale (not a ratio of population
+-- description: rates). Above 1, Māori inpatients are secluded more often. Per
+-- description: organisation, peer group or jurisdiction, by month (the activity data count
+-- description: distinct inpatients per month only). Ethnicity is prioritised level 1;
+-- description: `unknown` counts with non-Māori non-Pacific.
+-- unit: ratio of proportions
+-- ci: proportion_ratio
+-- numerator: maori_secluded -- distinct Māori inpatients secluded in the month
+-- denominator: maori_inpatients -- distinct Māori inpatients in the month
+-- comparison_numerator: other_secluded -- distinct non-Māori non-Pacific inpatients secluded
+-- comparison_denominator: other_inpatients -- distinct non-Māori non-Pacific inpatients
+-- param: org text default '' -- organisation code; at level peer_group, that organisation's group; empty for all
+-- param: level text default org in org|peer_group|national -- what a row is about
+-- param: grouping text default size in size|challenge|config -- the peer grouping (ako peers --by)
+WITH secluded AS (
+    SELECT org_code, month,
+           CASE ethnicity WHEN 'maori' THEN 'maori' WHEN 'pacific' THEN 'pacific'
+                ELSE 'other' END AS grp,
+           count(DISTINCT person_key) AS people
+    FROM episodes
+    WHERE practice = 'seclusion'
+    GROUP BY 1, 2, 3
+),
+inpatients AS (
+    SELECT org_code, month,
+           CASE ethnicity WHEN 'maori' THEN 'maori' WHEN 'pacific' THEN 'pacific'
+                ELSE 'other' END AS grp,
+           sum(people) AS people
+    FROM inpatient_activity
+    GROUP BY 1, 2, 3
+),
+months AS (
+    SELECT org_code, month,
+           sum(CASE WHEN grp = 'maori' THEN people END) AS maori_inpatients,
+           sum(CASE WHEN grp = 'other' THEN people END) AS other_inpatients
+    FROM inpatients
+    GROUP BY org_code, month
+),
+mine AS (
+    SELECT peer_group FROM peer_groups WHERE org_code = $org AND grouping = $grouping
+),
+rows AS (
+    SELECT m.org_code,
+           o.jurisdiction,
+           g.peer_group,
+           m.month AS period,
+           s.received_date IS NOT NULL AS received,
+           CASE WHEN s.received_date IS NOT NULL THEN coalesce(sm.people, 0) END AS maori_secluded,
+           m.maori_inpatients,
+           CASE WHEN s.received_date IS NOT NULL THEN coalesce(so.people, 0) END AS other_secluded,
+           m.other_inpatients
+    FROM months m
+    LEFT JOIN secluded sm ON sm.org_code = m.org_code AND sm.month = m.month AND sm.grp = 'maori'
+    LEFT JOIN secluded so ON so.org_code = m.org_code AND so.month = m.month AND so.grp = 'other'
+    LEFT JOIN submissions s ON s.org_code = m.org_code AND s.month = m.month
+    LEFT JOIN peer_groups g ON g.org_code = m.org_code AND g.grouping = $grouping
+    LEFT JOIN organisations o ON o.org_code = m.org_code
+    WHERE $org = ''
+       OR ($level = 'org' AND m.org_code = $org)
+       OR ($level = 'peer_group' AND g.peer_group IN (SELECT peer_group FROM mine))
+       OR $level = 'national'
+),
+keyed AS (
+    SELECT CASE WHEN $level = 'org' THEN org_code END AS org_key,
+           CASE WHEN $level <> 'national' THEN peer_group END AS group_key,
+           CASE WHEN $level <> 'peer_group' THEN jurisdiction END AS jurisdiction_key,
+           *
+    FROM rows
+)
+SELECT jurisdiction_key AS jurisdiction,
+       org_key AS org_code,
+       group_key AS peer_group,
+       period,
+       bool_and(coalesce(received, false)) AS extract_received,
+       CASE WHEN $level = 'org' AND NOT bool_and(coalesce(received, false)) THEN NULL
+            ELSE sum(maori_secluded) END AS maori_secluded,
+       CASE WHEN $level = 'org' THEN sum(maori_inpatients)
+            ELSE sum(CASE WHEN received THEN maori_inpatients END) END AS maori_inpatients,
+       CASE WHEN $level = 'org' AND NOT bool_and(coalesce(received, false)) THEN NULL
+            ELSE sum(other_secluded) END AS other_secluded,
+       CASE WHEN $level = 'org' THEN sum(other_inpatients)
+            ELSE sum(CASE WHEN received THEN other_inpatients END) END AS other_inpatients
+FROM keyed
+GROUP BY jurisdiction_key, org_key, group_key, period
+ORDER BY jurisdiction_key, org_key, group_key, period
