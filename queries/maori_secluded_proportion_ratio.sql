@@ -4,20 +4,33 @@
 -- description: non-Māori non-Pacific inpatients: a ratio of two proportions of people,
 -- description: with Katz's 95% limits on the log scale (not a ratio of population
 -- description: rates). Above 1, Māori inpatients are secluded more often. Per
--- description: organisation, peer group or jurisdiction, by month (the activity data count
--- description: distinct inpatients per month only). Ethnicity is prioritised level 1;
--- description: `unknown` counts with non-Māori non-Pacific.
+-- description: organisation, peer group or jurisdiction, by month, quarter or financial
+-- description: year (distinct inpatients of a quarter or year from `inpatients_by_period`,
+-- description: never a sum of months). Ethnicity is prioritised level 1; `unknown`
+-- description: counts with non-Māori non-Pacific.
 -- unit: ratio of proportions
 -- ci: proportion_ratio
--- numerator: maori_secluded -- distinct Māori inpatients secluded in the month
--- denominator: maori_inpatients -- distinct Māori inpatients in the month
+-- numerator: maori_secluded -- distinct Māori inpatients secluded in the period
+-- denominator: maori_inpatients -- distinct Māori inpatients in the period
 -- comparison_numerator: other_secluded -- distinct non-Māori non-Pacific inpatients secluded
 -- comparison_denominator: other_inpatients -- distinct non-Māori non-Pacific inpatients
 -- param: org text default '' -- organisation code; at level peer_group, that organisation's group; empty for all
 -- param: level text default org in org|peer_group|national -- what a row is about
 -- param: grouping text default size in size|challenge|config -- the peer grouping (ako peers --by)
+-- param: grain text default month in month|quarter|financial_year -- length of a period (a financial year runs July to June: 2024/25)
 WITH secluded AS (
-    SELECT org_code, month,
+    SELECT org_code,
+           CASE $grain
+               WHEN 'quarter' THEN substr(month, 1, 4) || '-Q'
+                   || CAST((CAST(substr(month, 6, 2) AS INT) + 2) / 3 AS VARCHAR)
+               WHEN 'financial_year' THEN
+                   CASE WHEN CAST(substr(month, 6, 2) AS INT) >= 7
+                        THEN substr(month, 1, 4) || '/'
+                             || lpad(CAST((CAST(substr(month, 1, 4) AS INT) + 1) % 100 AS VARCHAR), 2, '0')
+                        ELSE CAST(CAST(substr(month, 1, 4) AS INT) - 1 AS VARCHAR) || '/' || substr(month, 3, 2)
+                   END
+               ELSE month
+           END AS month,
            CASE ethnicity WHEN 'maori' THEN 'maori' WHEN 'pacific' THEN 'pacific'
                 ELSE 'other' END AS grp,
            count(DISTINCT person_key) AS people
@@ -25,13 +38,41 @@ WITH secluded AS (
     WHERE practice = 'seclusion'
     GROUP BY 1, 2, 3
 ),
+counted AS (
+    SELECT org_code, month AS period, ethnicity, people
+    FROM inpatient_activity
+    WHERE $grain = 'month'
+    UNION ALL
+    SELECT org_code, period, ethnicity, people
+    FROM inpatients_by_period
+    WHERE ($grain = 'quarter' AND substr(period, 5, 2) = '-Q')
+       OR ($grain = 'financial_year' AND substr(period, 5, 1) = '/')
+),
 inpatients AS (
-    SELECT org_code, month,
+    SELECT org_code, period AS month,
            CASE ethnicity WHEN 'maori' THEN 'maori' WHEN 'pacific' THEN 'pacific'
                 ELSE 'other' END AS grp,
            sum(people) AS people
-    FROM inpatient_activity
+    FROM counted
     GROUP BY 1, 2, 3
+),
+-- A period arrived when every one of its months' extracts did.
+arrived AS (
+    SELECT org_code,
+           CASE $grain
+               WHEN 'quarter' THEN substr(month, 1, 4) || '-Q'
+                   || CAST((CAST(substr(month, 6, 2) AS INT) + 2) / 3 AS VARCHAR)
+               WHEN 'financial_year' THEN
+                   CASE WHEN CAST(substr(month, 6, 2) AS INT) >= 7
+                        THEN substr(month, 1, 4) || '/'
+                             || lpad(CAST((CAST(substr(month, 1, 4) AS INT) + 1) % 100 AS VARCHAR), 2, '0')
+                        ELSE CAST(CAST(substr(month, 1, 4) AS INT) - 1 AS VARCHAR) || '/' || substr(month, 3, 2)
+                   END
+               ELSE month
+           END AS month,
+           bool_and(received_date IS NOT NULL) AS received
+    FROM submissions
+    GROUP BY 1, 2
 ),
 months AS (
     SELECT org_code, month,
@@ -48,15 +89,15 @@ rows AS (
            o.jurisdiction,
            g.peer_group,
            m.month AS period,
-           s.received_date IS NOT NULL AS received,
-           CASE WHEN s.received_date IS NOT NULL THEN coalesce(sm.people, 0) END AS maori_secluded,
+           s.received,
+           CASE WHEN s.received THEN coalesce(sm.people, 0) END AS maori_secluded,
            m.maori_inpatients,
-           CASE WHEN s.received_date IS NOT NULL THEN coalesce(so.people, 0) END AS other_secluded,
+           CASE WHEN s.received THEN coalesce(so.people, 0) END AS other_secluded,
            m.other_inpatients
     FROM months m
     LEFT JOIN secluded sm ON sm.org_code = m.org_code AND sm.month = m.month AND sm.grp = 'maori'
     LEFT JOIN secluded so ON so.org_code = m.org_code AND so.month = m.month AND so.grp = 'other'
-    LEFT JOIN submissions s ON s.org_code = m.org_code AND s.month = m.month
+    LEFT JOIN arrived s ON s.org_code = m.org_code AND s.month = m.month
     LEFT JOIN peer_groups g ON g.org_code = m.org_code AND g.grouping = $grouping
     LEFT JOIN organisations o ON o.org_code = m.org_code
     WHERE $org = ''

@@ -1,23 +1,36 @@
 -- title: Percentage of inpatients secluded, by ethnic group
--- description: The HQSC headline measure: distinct people secluded in the month as a
--- description: percentage of distinct inpatients in the month, for Māori, Pacific,
+-- description: The HQSC headline measure: distinct people secluded in the period as a
+-- description: percentage of distinct inpatients in the period, for Māori, Pacific,
 -- description: non-Māori non-Pacific and all, with 95% Wilson limits. Per organisation,
--- description: per peer group or per jurisdiction. Ethnicity is prioritised level 1;
--- description: `unknown` counts in non-Māori non-Pacific and in all. Monthly only: the
--- description: activity data count distinct inpatients per month, which cannot be added
--- description: into a quarter without counting people twice. An organisation's month
--- description: whose extract never arrived has no count; groups pool the months that did.
+-- description: per peer group or per jurisdiction; by month, quarter or financial year.
+-- description: Ethnicity is prioritised level 1; `unknown` counts in non-Māori
+-- description: non-Pacific and in all. Monthly inpatients cannot be added into a quarter
+-- description: without counting people twice, so quarters and financial years take their
+-- description: distinct inpatients from `inpatients_by_period`, and their people secluded
+-- description: are counted once in the period. An organisation's period with a month
+-- description: whose extract never arrived has no count; groups pool the periods that did.
 -- unit: % of inpatients
 -- ci: wilson
 -- multiplier: 100
--- numerator: secluded_inpatients -- distinct inpatients secluded in the month
--- denominator: inpatients -- distinct inpatients in the month
+-- numerator: secluded_inpatients -- distinct inpatients secluded in the period
+-- denominator: inpatients -- distinct inpatients in the period
 -- param: org text default '' -- organisation code; at level peer_group, that organisation's group; empty for all
 -- param: level text default org in org|peer_group|national -- what a row is about
 -- param: grouping text default size in size|challenge|config -- the peer grouping (ako peers --by)
+-- param: grain text default month in month|quarter|financial_year -- length of a period (a financial year runs July to June: 2024/25)
 WITH secluded AS (
     SELECT org_code,
-           month,
+           CASE $grain
+               WHEN 'quarter' THEN substr(month, 1, 4) || '-Q'
+                   || CAST((CAST(substr(month, 6, 2) AS INT) + 2) / 3 AS VARCHAR)
+               WHEN 'financial_year' THEN
+                   CASE WHEN CAST(substr(month, 6, 2) AS INT) >= 7
+                        THEN substr(month, 1, 4) || '/'
+                             || lpad(CAST((CAST(substr(month, 1, 4) AS INT) + 1) % 100 AS VARCHAR), 2, '0')
+                        ELSE CAST(CAST(substr(month, 1, 4) AS INT) - 1 AS VARCHAR) || '/' || substr(month, 3, 2)
+                   END
+               ELSE month
+           END AS month,
            CASE ethnicity WHEN 'maori' THEN 'maori' WHEN 'pacific' THEN 'pacific'
                 ELSE 'non_maori_non_pacific' END AS ethnicity,
            person_key
@@ -31,13 +44,43 @@ people_secluded AS (
     SELECT org_code, month, 'all' AS ethnicity, count(DISTINCT person_key) AS people
     FROM secluded GROUP BY org_code, month
 ),
+-- Distinct inpatients of the period: the month's own count, or the quarter's or
+-- financial year's from `inpatients_by_period` (never a sum of months).
+counted AS (
+    SELECT org_code, month AS period, ethnicity, people
+    FROM inpatient_activity
+    WHERE $grain = 'month'
+    UNION ALL
+    SELECT org_code, period, ethnicity, people
+    FROM inpatients_by_period
+    WHERE ($grain = 'quarter' AND substr(period, 5, 2) = '-Q')
+       OR ($grain = 'financial_year' AND substr(period, 5, 1) = '/')
+),
 inpatients AS (
     SELECT org_code,
-           month,
+           period AS month,
            CASE ethnicity WHEN 'maori' THEN 'maori' WHEN 'pacific' THEN 'pacific'
                 ELSE 'non_maori_non_pacific' END AS ethnicity,
            people
-    FROM inpatient_activity
+    FROM counted
+),
+-- A period arrived when every one of its months' extracts did.
+arrived AS (
+    SELECT org_code,
+           CASE $grain
+               WHEN 'quarter' THEN substr(month, 1, 4) || '-Q'
+                   || CAST((CAST(substr(month, 6, 2) AS INT) + 2) / 3 AS VARCHAR)
+               WHEN 'financial_year' THEN
+                   CASE WHEN CAST(substr(month, 6, 2) AS INT) >= 7
+                        THEN substr(month, 1, 4) || '/'
+                             || lpad(CAST((CAST(substr(month, 1, 4) AS INT) + 1) % 100 AS VARCHAR), 2, '0')
+                        ELSE CAST(CAST(substr(month, 1, 4) AS INT) - 1 AS VARCHAR) || '/' || substr(month, 3, 2)
+                   END
+               ELSE month
+           END AS month,
+           bool_and(received_date IS NOT NULL) AS received
+    FROM submissions
+    GROUP BY 1, 2
 ),
 denominators AS (
     SELECT org_code, month, ethnicity, sum(people) AS people
@@ -55,13 +98,13 @@ rows AS (
            g.peer_group,
            d.ethnicity,
            d.month AS period,
-           s.received_date IS NOT NULL AS received,
-           CASE WHEN s.received_date IS NOT NULL THEN coalesce(p.people, 0) END AS secluded,
+           s.received,
+           CASE WHEN s.received THEN coalesce(p.people, 0) END AS secluded,
            d.people AS inpatients
     FROM denominators d
     LEFT JOIN people_secluded p
            ON p.org_code = d.org_code AND p.month = d.month AND p.ethnicity = d.ethnicity
-    LEFT JOIN submissions s ON s.org_code = d.org_code AND s.month = d.month
+    LEFT JOIN arrived s ON s.org_code = d.org_code AND s.month = d.month
     LEFT JOIN peer_groups g ON g.org_code = d.org_code AND g.grouping = $grouping
     LEFT JOIN organisations o ON o.org_code = d.org_code
     WHERE $org = ''

@@ -246,6 +246,9 @@ pub enum ReferenceTable {
     Organisations,
     Population,
     InpatientActivity,
+    /// Distinct inpatients per quarter and financial year, which monthly counts cannot
+    /// be added into without counting people twice.
+    InpatientsByPeriod,
     StandardPopulation,
     Submissions,
     ChangeIdeas,
@@ -253,10 +256,11 @@ pub enum ReferenceTable {
 
 impl ReferenceTable {
     /// Every reference table; `organisations` first because extracts are checked against it.
-    pub const ALL: [ReferenceTable; 6] = [
+    pub const ALL: [ReferenceTable; 7] = [
         ReferenceTable::Organisations,
         ReferenceTable::Population,
         ReferenceTable::InpatientActivity,
+        ReferenceTable::InpatientsByPeriod,
         ReferenceTable::StandardPopulation,
         ReferenceTable::Submissions,
         ReferenceTable::ChangeIdeas,
@@ -268,6 +272,7 @@ impl ReferenceTable {
             ReferenceTable::Organisations => "organisations",
             ReferenceTable::Population => "population",
             ReferenceTable::InpatientActivity => "inpatient_activity",
+            ReferenceTable::InpatientsByPeriod => "inpatients_by_period",
             ReferenceTable::StandardPopulation => "standard_population",
             ReferenceTable::Submissions => "submissions",
             ReferenceTable::ChangeIdeas => "change_ideas",
@@ -310,6 +315,9 @@ impl ReferenceTable {
                 i("admissions"),
                 i("bed_days"),
             ],
+            ReferenceTable::InpatientsByPeriod => {
+                vec![s("org_code"), s("period"), s("ethnicity"), i("people")]
+            }
             ReferenceTable::StandardPopulation => vec![
                 s("standard"),
                 s("age_band"),

@@ -453,3 +453,71 @@ pub fn simulate(rng: &mut ChaCha8Rng, org: &Org, start: NaiveDate, months: usize
     episodes.sort_by_key(|e| e.start);
     Simulated { episodes, activity }
 }
+
+/// Distinct inpatients of each ethnic group in each quarter and financial year
+/// (`inpatients_by_period`): those in hospital in the period's first month and those
+/// admitted in its later months, at least the busiest month's and never more than the
+/// months' sum; at least everyone secluded in the period. Derived from the monthly
+/// activity without drawing again, so the rest of the sample is unchanged.
+pub fn period_inpatients(sim: &Simulated) -> Vec<(String, String, u64)> {
+    use std::collections::{BTreeMap, BTreeSet};
+    // (ethnicity, month) → (people, admissions), over settings.
+    let mut monthly: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
+    for a in &sim.activity {
+        let e = monthly
+            .entry((a.ethnicity.to_string(), a.month.clone()))
+            .or_default();
+        e.0 += a.people;
+        e.1 += a.admissions;
+    }
+    let quarter = |m: &str| {
+        let q = m[5..7].parse::<u32>().unwrap_or(1).div_ceil(3);
+        format!("{}-Q{q}", &m[..4])
+    };
+    let financial_year = |m: &str| {
+        let y: i32 = m[..4].parse().unwrap_or(0);
+        let fy = if m[5..7].parse::<u32>().unwrap_or(1) >= 7 {
+            y + 1
+        } else {
+            y
+        };
+        format!("{}/{:02}", fy - 1, fy % 100)
+    };
+    let mut secluded: BTreeMap<(String, String), BTreeSet<&str>> = BTreeMap::new();
+    for e in &sim.episodes {
+        if e.practice != Practice::Seclusion {
+            continue;
+        }
+        let month = e.start.format("%Y-%m").to_string();
+        for period in [quarter(&month), financial_year(&month)] {
+            secluded
+                .entry((e.person.ethnicity.to_string(), period))
+                .or_default()
+                .insert(e.person.key.as_str());
+        }
+    }
+    let mut out = Vec::new();
+    for label in [&quarter as &dyn Fn(&str) -> String, &financial_year] {
+        // (ethnicity, period) → the months' (people, admissions), in order.
+        let mut periods: BTreeMap<(String, String), Vec<(u64, u64)>> = BTreeMap::new();
+        for ((ethnicity, month), v) in &monthly {
+            periods
+                .entry((ethnicity.clone(), label(month)))
+                .or_default()
+                .push(*v);
+        }
+        for ((ethnicity, period), months) in periods {
+            let arrived: u64 = months.iter().skip(1).map(|m| m.1).sum();
+            let busiest = months.iter().map(|m| m.0).max().unwrap_or(0);
+            let all: u64 = months.iter().map(|m| m.0).sum();
+            let secluded_here = secluded
+                .get(&(ethnicity.clone(), period.clone()))
+                .map_or(0, |s| s.len() as u64);
+            let distinct = (months[0].0 + arrived)
+                .clamp(busiest, all.max(busiest))
+                .max(secluded_here);
+            out.push((period, ethnicity, distinct));
+        }
+    }
+    out
+}

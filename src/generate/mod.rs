@@ -134,6 +134,7 @@ pub fn generate(options: &GenerateOptions) -> Result<GenerateSummary, GenerateEr
         String::from("org_code,month,setting,ethnicity,people,admissions,bed_days\n");
     let mut submissions_csv = String::from("org_code,month,due_date,received_date\n");
     let mut ideas_csv = String::from("org_code,started,title\n");
+    let mut periods_csv = String::from("org_code,period,ethnicity,people\n");
     for (i, org) in orgs.iter().enumerate() {
         let mut org_rng =
             ChaCha8Rng::seed_from_u64(options.seed.wrapping_mul(1_000_003).wrapping_add(i as u64));
@@ -143,6 +144,9 @@ pub fn generate(options: &GenerateOptions) -> Result<GenerateSummary, GenerateEr
                 "{},{},{},{},{},{},{}\n",
                 org.code, a.month, a.setting, a.ethnicity, a.people, a.admissions, a.bed_days
             ));
+        }
+        for (period, ethnicity, people) in episodes::period_inpatients(&sim) {
+            periods_csv.push_str(&format!("{},{period},{ethnicity},{people}\n", org.code));
         }
         for m in 0..months {
             let due = month_start(start, m + 1) + Duration::days(19);
@@ -191,6 +195,10 @@ pub fn generate(options: &GenerateOptions) -> Result<GenerateSummary, GenerateEr
     write_file(
         &reference.join("inpatient_activity.csv"),
         activity_csv.as_bytes(),
+    )?;
+    write_file(
+        &reference.join("inpatients_by_period.csv"),
+        periods_csv.as_bytes(),
     )?;
     write_file(
         &reference.join("standard_population.csv"),
