@@ -4,7 +4,7 @@
 -- description: non-Māori non-Pacific inpatients: a ratio of two proportions of people,
 -- description: with Katz's 95% limits on the log scale (not a ratio of population
 -- description: rates). Above 1, Māori inpatients are secluded more often. Per
--- description: organisation, peer group or jurisdiction, by month, quarter or financial
+-- description: organisation, peer group or jurisdiction, by month, quarter, calendar or financial
 -- description: year (distinct inpatients of a quarter or year from `inpatients_by_period`,
 -- description: never a sum of months). Ethnicity is prioritised level 1; `unknown`
 -- description: counts with non-Māori non-Pacific.
@@ -17,12 +17,13 @@
 -- param: org text default '' -- organisation code; at level peer_group, that organisation's group; empty for all
 -- param: level text default org in org|peer_group|national -- what a row is about
 -- param: grouping text default size in size|challenge|config -- the peer grouping (ako peers --by)
--- param: grain text default month in month|quarter|financial_year -- length of a period (a financial year runs July to June: 2024/25)
+-- param: grain text default month in month|quarter|year|financial_year -- length of a period (a financial year runs July to June: 2024/25)
 WITH secluded AS (
     SELECT org_code,
            CASE $grain
                WHEN 'quarter' THEN substr(month, 1, 4) || '-Q'
                    || CAST((CAST(substr(month, 6, 2) AS INT) + 2) / 3 AS VARCHAR)
+               WHEN 'year' THEN substr(month, 1, 4)
                WHEN 'financial_year' THEN
                    CASE WHEN CAST(substr(month, 6, 2) AS INT) >= 7
                         THEN substr(month, 1, 4) || '/'
@@ -46,6 +47,7 @@ counted AS (
     SELECT org_code, period, ethnicity, people
     FROM inpatients_by_period
     WHERE ($grain = 'quarter' AND substr(period, 5, 2) = '-Q')
+       OR ($grain = 'year' AND length(period) = 4)
        OR ($grain = 'financial_year' AND substr(period, 5, 1) = '/')
 ),
 inpatients AS (
@@ -62,6 +64,7 @@ arrived AS (
            CASE $grain
                WHEN 'quarter' THEN substr(month, 1, 4) || '-Q'
                    || CAST((CAST(substr(month, 6, 2) AS INT) + 2) / 3 AS VARCHAR)
+               WHEN 'year' THEN substr(month, 1, 4)
                WHEN 'financial_year' THEN
                    CASE WHEN CAST(substr(month, 6, 2) AS INT) >= 7
                         THEN substr(month, 1, 4) || '/'

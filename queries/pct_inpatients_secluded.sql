@@ -2,7 +2,7 @@
 -- description: The HQSC headline measure: distinct people secluded in the period as a
 -- description: percentage of distinct inpatients in the period, for Māori, Pacific,
 -- description: non-Māori non-Pacific and all, with 95% Wilson limits. Per organisation,
--- description: per peer group or per jurisdiction; by month, quarter or financial year.
+-- description: per peer group or per jurisdiction; by month, quarter, calendar or financial year.
 -- description: Ethnicity is prioritised level 1; `unknown` counts in non-Māori
 -- description: non-Pacific and in all. Monthly inpatients cannot be added into a quarter
 -- description: without counting people twice, so quarters and financial years take their
@@ -17,12 +17,13 @@
 -- param: org text default '' -- organisation code; at level peer_group, that organisation's group; empty for all
 -- param: level text default org in org|peer_group|national -- what a row is about
 -- param: grouping text default size in size|challenge|config -- the peer grouping (ako peers --by)
--- param: grain text default month in month|quarter|financial_year -- length of a period (a financial year runs July to June: 2024/25)
+-- param: grain text default month in month|quarter|year|financial_year -- length of a period (a financial year runs July to June: 2024/25)
 WITH secluded AS (
     SELECT org_code,
            CASE $grain
                WHEN 'quarter' THEN substr(month, 1, 4) || '-Q'
                    || CAST((CAST(substr(month, 6, 2) AS INT) + 2) / 3 AS VARCHAR)
+               WHEN 'year' THEN substr(month, 1, 4)
                WHEN 'financial_year' THEN
                    CASE WHEN CAST(substr(month, 6, 2) AS INT) >= 7
                         THEN substr(month, 1, 4) || '/'
@@ -54,6 +55,7 @@ counted AS (
     SELECT org_code, period, ethnicity, people
     FROM inpatients_by_period
     WHERE ($grain = 'quarter' AND substr(period, 5, 2) = '-Q')
+       OR ($grain = 'year' AND length(period) = 4)
        OR ($grain = 'financial_year' AND substr(period, 5, 1) = '/')
 ),
 inpatients AS (
@@ -70,6 +72,7 @@ arrived AS (
            CASE $grain
                WHEN 'quarter' THEN substr(month, 1, 4) || '-Q'
                    || CAST((CAST(substr(month, 6, 2) AS INT) + 2) / 3 AS VARCHAR)
+               WHEN 'year' THEN substr(month, 1, 4)
                WHEN 'financial_year' THEN
                    CASE WHEN CAST(substr(month, 6, 2) AS INT) >= 7
                         THEN substr(month, 1, 4) || '/'

@@ -454,7 +454,7 @@ pub fn simulate(rng: &mut ChaCha8Rng, org: &Org, start: NaiveDate, months: usize
     Simulated { episodes, activity }
 }
 
-/// Distinct inpatients of each ethnic group in each quarter and financial year
+/// Distinct inpatients of each ethnic group in each quarter, calendar and financial year
 /// (`inpatients_by_period`): those in hospital in the period's first month and those
 /// admitted in its later months, at least the busiest month's and never more than the
 /// months' sum; at least everyone secluded in the period. Derived from the monthly
@@ -483,13 +483,14 @@ pub fn period_inpatients(sim: &Simulated) -> Vec<(String, String, u64)> {
         };
         format!("{}/{:02}", fy - 1, fy % 100)
     };
+    let year = |m: &str| m[..4].to_string();
     let mut secluded: BTreeMap<(String, String), BTreeSet<&str>> = BTreeMap::new();
     for e in &sim.episodes {
         if e.practice != Practice::Seclusion {
             continue;
         }
         let month = e.start.format("%Y-%m").to_string();
-        for period in [quarter(&month), financial_year(&month)] {
+        for period in [quarter(&month), year(&month), financial_year(&month)] {
             secluded
                 .entry((e.person.ethnicity.to_string(), period))
                 .or_default()
@@ -497,7 +498,7 @@ pub fn period_inpatients(sim: &Simulated) -> Vec<(String, String, u64)> {
         }
     }
     let mut out = Vec::new();
-    for label in [&quarter as &dyn Fn(&str) -> String, &financial_year] {
+    for label in [&quarter as &dyn Fn(&str) -> String, &year, &financial_year] {
         // (ethnicity, period) → the months' (people, admissions), in order.
         let mut periods: BTreeMap<(String, String), Vec<(u64, u64)>> = BTreeMap::new();
         for ((ethnicity, month), v) in &monthly {

@@ -176,7 +176,8 @@ fn a_pack_per_group_holds_every_chart_reproducibly_by_peer_code_at_the_pinned_ve
                 "groups",
                 "ratio",
                 "dsr",
-                "headline-by-ethnicity"
+                "headline-by-ethnicity",
+                "headline-ratio"
             ]
         );
         // Every chart as SVG and PNG with its data as CSV, and the PDF: a cover and a
