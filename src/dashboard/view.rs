@@ -345,19 +345,31 @@ fn judged_chart(panel: &Panel) -> bool {
     })
 }
 
+/// Columns whose values are codes a person reads better as words (the CSV keeps the
+/// codes, which other tools read).
+const WORDED: [&str; 4] = ["ethnicity", "practice", "setting", "status"];
+
 /// The cells of a protected table as a person reads them: a withheld cell says why
-/// (`<6` for a small number, `n/p` for one withheld to protect another).
+/// (`<6` for a small number, `n/p` for one withheld to protect another), and codes read
+/// as words ("Non-Māori non-Pacific", not `non_maori_non_pacific`).
 pub fn display_rows(table: &Table) -> Vec<Vec<String>> {
     let reason = table.col(suppress::REASON);
+    let worded: Vec<bool> = table
+        .columns
+        .iter()
+        .map(|c| WORDED.contains(&c.as_str()))
+        .collect();
     table
         .rows
         .iter()
         .map(|r| {
             let why = reason.and_then(|c| r[c].as_str().map(str::to_string));
             r.iter()
-                .map(|c| match (c, &why) {
+                .zip(&worded)
+                .map(|(c, &worded)| match (c, &why) {
                     (Cell::Null, Some(w)) if w == suppress::SMALL => suppress::SMALL.into(),
                     (Cell::Null, Some(_)) => "n/p".into(),
+                    (Cell::Text(t), _) if worded => chart::figure::words(t),
                     _ => c.display(),
                 })
                 .collect()
@@ -375,5 +387,40 @@ pub fn project(table: &Table, columns: &[String]) -> Table {
             .iter()
             .map(|r| idx.iter().map(|&i| r[i].clone()).collect())
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tables_codes_read_as_words_and_withheld_cells_say_why() {
+        let t = Table {
+            columns: ["ethnicity", "org_code", "numerator", suppress::REASON]
+                .map(String::from)
+                .to_vec(),
+            rows: vec![
+                vec![
+                    Cell::Text("non_maori_non_pacific".into()),
+                    Cell::Text("P123".into()),
+                    Cell::Null,
+                    Cell::Text(suppress::SMALL.into()),
+                ],
+                vec![
+                    Cell::Text("maori".into()),
+                    Cell::Text("P456".into()),
+                    Cell::Int(12),
+                    Cell::Null,
+                ],
+            ],
+        };
+        assert_eq!(
+            display_rows(&t),
+            [
+                ["Non-Māori non-Pacific", "P123", "<6", "<6"],
+                ["Māori", "P456", "12", ""],
+            ]
+        );
     }
 }

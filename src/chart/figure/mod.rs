@@ -384,6 +384,7 @@ pub fn words(code: &str) -> String {
         "indigenous" => "Indigenous".into(),
         "non_indigenous" => "Non-Indigenous".into(),
         "all" => "All".into(),
+        "unknown" => "Unknown".into(),
         _ if code.contains('_') => {
             let spaced = code.replace('_', " ");
             let mut c = spaced.chars();
