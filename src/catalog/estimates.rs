@@ -128,79 +128,47 @@ fn ratio_columns(
     num: &Float64Array,
     den: &Float64Array,
 ) -> Result<RecordBatch, String> {
-    if estimate == Estimate::ProportionRatio {
-        return proportion_ratio_columns(batch, num, den);
-    }
     let (cnum, cden) = (
         numbers(batch, "comparison_numerator")?,
         numbers(batch, "comparison_denominator")?,
     );
-    let n = batch.num_rows();
-    let mut out: Vec<Vec<Option<f64>>> = (0..5).map(|_| Vec::with_capacity(n)).collect();
-    for i in 0..n {
-        let r = match (
-            value_at(num, i),
-            value_at(den, i),
-            value_at(&cnum, i),
-            value_at(&cden, i),
-        ) {
-            (Some(a), Some(pa), Some(b), Some(pb)) => rate_ratio(a, pa, b, pb, Level::P95).ok(),
-            _ => None,
-        };
-        let cells = match r {
-            Some(r) => [r.rr, r.exact.0, r.exact.1, r.wald.0, r.wald.1],
-            None => [None; 5],
-        };
-        for (column, cell) in out.iter_mut().zip(cells) {
-            column.push(cell);
-        }
-    }
-    with_columns(
-        batch,
+    // A ratio of proportions has Katz's limits; a rate ratio exact and Wald ones.
+    let names: &[&str] = if estimate == Estimate::ProportionRatio {
+        &["value", "lower_95", "upper_95"]
+    } else {
         &[
             "value",
             "lower_95",
             "upper_95",
             "wald_lower_95",
             "wald_upper_95",
-        ],
-        out,
-    )
-}
-
-/// `value`, `lower_95` and `upper_95` of a ratio of proportions (Katz's limits).
-fn proportion_ratio_columns(
-    batch: &RecordBatch,
-    num: &Float64Array,
-    den: &Float64Array,
-) -> Result<RecordBatch, String> {
-    let (cnum, cden) = (
-        numbers(batch, "comparison_numerator")?,
-        numbers(batch, "comparison_denominator")?,
-    );
+        ]
+    };
     let n = batch.num_rows();
-    let mut out: Vec<Vec<Option<f64>>> = (0..3).map(|_| Vec::with_capacity(n)).collect();
+    let mut out: Vec<Vec<Option<f64>>> = (0..names.len()).map(|_| Vec::with_capacity(n)).collect();
     for i in 0..n {
-        let r = match (
+        let cells = match (
             value_at(num, i),
             value_at(den, i),
             value_at(&cnum, i),
             value_at(&cden, i),
         ) {
-            (Some(a), Some(na), Some(b), Some(nb)) => {
-                proportion_ratio(a, na, b, nb, Level::P95).ok()
+            (Some(a), Some(na), Some(b), Some(nb)) if estimate == Estimate::ProportionRatio => {
+                proportion_ratio(a, na, b, nb, Level::P95)
+                    .ok()
+                    .map(|r| vec![r.ratio, r.limits.0, r.limits.1])
             }
+            (Some(a), Some(pa), Some(b), Some(pb)) => rate_ratio(a, pa, b, pb, Level::P95)
+                .ok()
+                .map(|r| vec![r.rr, r.exact.0, r.exact.1, r.wald.0, r.wald.1]),
             _ => None,
-        };
-        let cells = match r {
-            Some(r) => [r.ratio, r.limits.0, r.limits.1],
-            None => [None; 3],
-        };
+        }
+        .unwrap_or_else(|| vec![None; names.len()]);
         for (column, cell) in out.iter_mut().zip(cells) {
             column.push(cell);
         }
     }
-    with_columns(batch, &["value", "lower_95", "upper_95"], out)
+    with_columns(batch, names, out)
 }
 
 /// A row's grouping values, as text.

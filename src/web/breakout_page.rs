@@ -40,6 +40,18 @@ fn evidence_words(e: &Evidence) -> String {
     }
 }
 
+/// Group `group` of the session `s`.
+fn group_in(
+    s: &crate::collab::Session,
+    group: i64,
+) -> Result<crate::collab::SessionGroup, ApiError> {
+    s.groups
+        .iter()
+        .find(|g| g.group_id == group)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(&format!("group {group} in session {}", s.session_id)))
+}
+
 pub(crate) async fn page(
     State(state): State<Arc<AppState>>,
     UrlPath((session, group)): UrlPath<(i64, i64)>,
@@ -53,12 +65,7 @@ pub(crate) async fn page(
         Ok((s, c.notes(session, group)?, summary))
     })
     .await?;
-    let g = s
-        .groups
-        .iter()
-        .find(|g| g.group_id == group)
-        .cloned()
-        .ok_or_else(|| ApiError::not_found(&format!("group {group} in session {session}")))?;
+    let g = group_in(&s, group)?;
     let edition = state.edition_at(s.lake_version).await.map_err(internal)?;
     let label = |org: &str| edition.pseudonyms.label(&viewer, org);
     let members: Vec<_> = g
@@ -164,12 +171,7 @@ pub(crate) async fn pack_pdf(
     let viewer = viewer(&state, &headers)?;
     access::notes(&viewer, session, group, NotesAction::Read)?;
     let s = with_collab(&state, move |c| c.session(session)).await?;
-    let g = s
-        .groups
-        .iter()
-        .find(|g| g.group_id == group)
-        .cloned()
-        .ok_or_else(|| ApiError::not_found(&format!("group {group} in session {session}")))?;
+    let g = group_in(&s, group)?;
     let edition = state.edition_at(s.lake_version).await.map_err(internal)?;
     let pack = crate::pack::build(&state.cache, &edition, &viewer, &s, &g)
         .await

@@ -146,12 +146,17 @@ pub(crate) fn token(w: &World, who: &str) -> Option<String> {
         .clone()
 }
 
-pub(crate) fn post(url: &str, token: Option<&str>, body: &Value) -> Got {
+/// Sends `body` as JSON with the token, whatever the status.
+fn send(
+    req: impl FnOnce(&ureq::Agent) -> ureq::RequestBuilder<ureq::typestate::WithBody>,
+    token: Option<&str>,
+    body: &Value,
+) -> Got {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
         .into();
-    let mut req = agent.post(url);
+    let mut req = req(&agent);
     if let Some(t) = token {
         req = req.header("Authorization", &format!("Bearer {t}"));
     }
@@ -163,22 +168,30 @@ pub(crate) fn post(url: &str, token: Option<&str>, body: &Value) -> Got {
     }
 }
 
-fn patch(url: &str, token: Option<&str>, body: &Value) -> Got {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut req = agent.patch(url);
-    if let Some(t) = token {
-        req = req.header("Authorization", &format!("Bearer {t}"));
-    }
-    let mut resp = req.send_json(body).expect("request");
-    Got {
-        status: resp.status().as_u16(),
-        content_type: String::new(),
-        body: resp.body_mut().read_to_vec().unwrap(),
-    }
+pub(crate) fn post(url: &str, token: Option<&str>, body: &Value) -> Got {
+    send(|a| a.post(url), token, body)
 }
+
+fn patch(url: &str, token: Option<&str>, body: &Value) -> Got {
+    send(|a| a.patch(url), token, body)
+}
+
+/// Who may open a breakout's page and its pack, and what each other sign-in gets.
+pub(crate) const BREAKOUT_READERS: [(&str, u16); 13] = [
+    ("analyst", 200),
+    ("facilitator", 200),
+    ("moderator", 200),
+    ("participant", 200),
+    ("leader", 403),
+    ("advisor", 403),
+    ("public", 403),
+    ("moderator of another group", 403),
+    ("moderator of another session", 403),
+    ("participant of another group", 403),
+    ("participant of another session", 403),
+    ("moderator outside the window", 401),
+    ("participant outside the window", 401),
+];
 
 #[test]
 fn a_note_is_edited_only_by_its_own_organisation_and_within_its_group() {
@@ -649,21 +662,7 @@ fn the_breakout_page_shows_the_group_by_peer_code_with_its_charts_and_escaped_no
     );
     assert_eq!(posted.status, 201, "{}", posted.text());
     // The page's role matrix: the notes' readers see it; no one else does.
-    for (who, expected) in [
-        ("analyst", 200),
-        ("facilitator", 200),
-        ("moderator", 200),
-        ("participant", 200),
-        ("leader", 403),
-        ("advisor", 403),
-        ("public", 403),
-        ("moderator of another group", 403),
-        ("moderator of another session", 403),
-        ("participant of another group", 403),
-        ("participant of another session", 403),
-        ("moderator outside the window", 401),
-        ("participant outside the window", 401),
-    ] {
+    for (who, expected) in BREAKOUT_READERS {
         let got = get(&w.server.url(&page), token(w, who).as_deref());
         assert_eq!(
             got.status,

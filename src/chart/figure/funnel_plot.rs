@@ -17,10 +17,7 @@ fn denominator_words(indicator: &Indicator) -> String {
         })
         .filter(|d| !d.is_empty())
         .unwrap_or_else(|| "Denominator (size)".into());
-    let mut c = said.chars();
-    c.next()
-        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
-        .unwrap_or(said)
+    capitalised(&said)
 }
 
 pub(super) fn funnel_model(indicator: &Indicator, table: &Table, ctx: &Context) -> Figure {

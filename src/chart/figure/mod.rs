@@ -385,15 +385,17 @@ pub fn words(code: &str) -> String {
         "non_indigenous" => "Non-Indigenous".into(),
         "all" => "All".into(),
         "unknown" => "Unknown".into(),
-        _ if code.contains('_') => {
-            let spaced = code.replace('_', " ");
-            let mut c = spaced.chars();
-            c.next()
-                .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
-                .unwrap_or_default()
-        }
+        _ if code.contains('_') => capitalised(&code.replace('_', " ")),
         _ => code.to_string(),
     }
+}
+
+/// `s` with its first letter in upper case.
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
 }
 
 fn unit_label(table: &Table, r: usize) -> String {

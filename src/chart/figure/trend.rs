@@ -147,10 +147,3 @@ pub(super) fn trend_model(
     };
     figure
 }
-
-fn capitalised(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
-        .unwrap_or_default()
-}
