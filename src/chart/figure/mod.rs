@@ -147,7 +147,10 @@ fn footer(periods: &[String], ctx: &Context) -> String {
         ctx.lake_version.map_or("empty".into(), |v| v.to_string())
     ));
     if ctx.suppressed > 0 {
-        parts.push(format!("{} cells withheld (small numbers)", ctx.suppressed));
+        parts.push(format!(
+            "{} cells withheld (small numbers and their complements)",
+            ctx.suppressed
+        ));
     }
     if ctx.bed_days_rounded {
         parts.push(crate::privacy::thresholds::ROUNDED_BED_DAYS.to_string());
@@ -176,6 +179,13 @@ pub fn build(
             m
         }
     };
+    // A chart with nothing to draw (every cell withheld) still says its period and lake
+    // version, so a reader knows what was withheld from what.
+    if figure.footer.is_empty() {
+        let mut periods = table.distinct("period");
+        periods.sort();
+        figure.footer = footer(&periods, ctx);
+    }
     if table.rows.is_empty() {
         figure.description = spec
             .empty
@@ -193,7 +203,8 @@ pub fn build(
     }
     if ctx.suppressed > 0 {
         figure.description.push_str(&format!(
-            " {} cells are withheld because they rest on fewer than 6 people or events.",
+            " {} cells are withheld: those resting on fewer than 6 people or events, and \
+             those that would let them be worked out.",
             ctx.suppressed
         ));
     }
@@ -237,6 +248,7 @@ fn one_series(table: &Table, highlight: Option<&str>) -> (Vec<usize>, String) {
         ("peer_group", None),
         ("jurisdiction", None),
         ("ethnicity", Some("all")),
+        ("indigenous_status", Some("all")),
         ("practice", None),
     ] {
         let values: Vec<String> = {
@@ -255,7 +267,8 @@ fn one_series(table: &Table, highlight: Option<&str>) -> (Vec<usize>, String) {
             .and_then(|p| values.iter().find(|v| v.as_str() == p))
             .unwrap_or(&values[0])
             .clone();
-        if (values.len() > 1 || column == "org_code" || column == "ethnicity") && pick != "all" {
+        let grouped = matches!(column, "org_code" | "ethnicity" | "indigenous_status");
+        if (values.len() > 1 || grouped) && pick != "all" {
             names.push(pick.clone());
         }
         rows.retain(|&r| table.text(r, column) == Some(pick.as_str()));
@@ -383,6 +396,11 @@ pub fn words(code: &str) -> String {
         "non_maori_non_pacific" => "Non-Māori non-Pacific".into(),
         "indigenous" => "Indigenous".into(),
         "non_indigenous" => "Non-Indigenous".into(),
+        "aboriginal" => "Aboriginal".into(),
+        "torres_strait_islander" => "Torres Strait Islander".into(),
+        "both" => "Aboriginal and Torres Strait Islander".into(),
+        "neither" => "Neither Aboriginal nor Torres Strait Islander".into(),
+        "not_stated" => "Not stated".into(),
         "all" => "All".into(),
         "unknown" => "Unknown".into(),
         _ if code.contains('_') => capitalised(&code.replace('_', " ")),

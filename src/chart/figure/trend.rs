@@ -21,7 +21,8 @@ pub(super) fn trend_model(
     let column = spec.series.unwrap_or("");
     let mut all_y = Vec::new();
     let mut latest_parts = Vec::new();
-    for (k, s) in series.iter().enumerate() {
+    let mut k = 0;
+    for s in &series {
         let colour = palette::SERIES[k % palette::SERIES.len()];
         // Row of each period in this series, looked up once rather than scanned for
         // every point (a national monthly series has hundreds of periods).
@@ -44,6 +45,12 @@ pub(super) fn trend_model(
             .enumerate()
             .map(|(i, p)| (i as f64, get(p, "lower_95"), get(p, "upper_95")))
             .collect();
+        // A group with no value in any period (people whose Indigenous status was not
+        // stated have no population, so no rate) has no line; the table still lists it.
+        if points.iter().all(|p| p.1.is_none()) {
+            continue;
+        }
+        k += 1;
         all_y.extend(points.iter().filter_map(|p| p.1));
         all_y.extend(band.iter().filter_map(|b| b.2));
         if let Some(p) = periods.iter().rev().find(|p| get(p, "value").is_some()) {
@@ -100,8 +107,28 @@ pub(super) fn trend_model(
         (Some(l), Some(h)) => format!(" (95% CI {}–{})", round(l), round(h)),
         _ => String::new(),
     };
+    let unit = if indicator.unit.is_empty() {
+        "ratio"
+    } else {
+        indicator.unit.as_str()
+    };
     figure.description = if latest_parts.is_empty() {
         "No period has data to show.".into()
+    } else if ratio && latest_parts.len() > 1 {
+        // One ratio per line (a jurisdiction each): every one is named.
+        let parts: Vec<String> = latest_parts
+            .iter()
+            .map(|(s, p, v, lo, hi)| {
+                format!(
+                    "{} {}{} in {}",
+                    words(s),
+                    v.map_or("–".into(), round),
+                    ci(*lo, *hi),
+                    pretty_period(p)
+                )
+            })
+            .collect();
+        format!("Latest {unit}: {}; 1 would mean {equal}.", parts.join("; "))
     } else if ratio {
         let (_, p, v, lo, hi) = &latest_parts[0];
         let first = periods.iter().find_map(|q| {
@@ -112,11 +139,6 @@ pub(super) fn trend_model(
         });
         // The groups compared are the indicator's to name (its title); the chart says
         // only what any ratio means.
-        let unit = if indicator.unit.is_empty() {
-            "ratio"
-        } else {
-            indicator.unit.as_str()
-        };
         let mut s = format!(
             "In {} the {unit} was {}{}; 1 would mean {equal}.",
             pretty_period(p),
