@@ -5,6 +5,8 @@
 -- description: group has no one secluded) and Wald limits on the log scale. A ratio above
 -- description: 1 means Māori are secluded more. Crude rates; per organisation, peer group
 -- description: or jurisdiction. An organisation's year with a missing month has none.
+-- description: New Zealand only: Australian services report Indigenous status, not
+-- description: ethnicity (see indigenous_rate_ratio).
 -- unit: rate ratio
 -- ci: rate_ratio
 -- numerator: maori_people -- distinct Māori people secluded
@@ -21,7 +23,7 @@ WITH people AS (
            person_key,
            bool_or(ethnicity = 'maori') AS maori
     FROM episodes
-    WHERE practice = 'seclusion'
+    WHERE practice = 'seclusion' AND ethnicity IS NOT NULL
     GROUP BY 1, 2, 3
 ),
 counts AS (
@@ -42,7 +44,9 @@ pop AS (
     SELECT org_code, year AS fy,
            sum(CASE WHEN ethnicity = 'maori' THEN population ELSE 0 END) AS maori_population,
            sum(CASE WHEN ethnicity = 'maori' THEN 0 ELSE population END) AS other_population
-    FROM population GROUP BY 1, 2
+    FROM population
+    WHERE ethnicity IS NOT NULL
+    GROUP BY 1, 2
 ),
 mine AS (
     SELECT peer_group FROM peer_groups WHERE org_code = $org AND grouping = $grouping

@@ -7,7 +7,8 @@
 -- description: organisation, peer group or jurisdiction, by month, quarter, calendar or financial
 -- description: year (distinct inpatients of a quarter or year from `inpatients_by_period`,
 -- description: never a sum of months). Ethnicity is prioritised level 1; `unknown`
--- description: counts with non-Māori non-Pacific.
+-- description: counts with non-Māori non-Pacific. New Zealand only: Australian services
+-- description: report Indigenous status, not ethnicity.
 -- unit: ratio of proportions
 -- ci: proportion_ratio
 -- numerator: maori_secluded -- distinct Māori inpatients secluded in the period
@@ -36,7 +37,7 @@ WITH secluded AS (
                 ELSE 'other' END AS grp,
            count(DISTINCT person_key) AS people
     FROM episodes
-    WHERE practice = 'seclusion'
+    WHERE practice = 'seclusion' AND ethnicity IS NOT NULL
     GROUP BY 1, 2, 3
 ),
 counted AS (
@@ -56,6 +57,7 @@ inpatients AS (
                 ELSE 'other' END AS grp,
            sum(people) AS people
     FROM counted
+    WHERE ethnicity IS NOT NULL
     GROUP BY 1, 2, 3
 ),
 -- A period arrived when every one of its months' extracts did.

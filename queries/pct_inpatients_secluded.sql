@@ -3,8 +3,9 @@
 -- description: percentage of distinct inpatients in the period, for Māori, Pacific,
 -- description: non-Māori non-Pacific and all, with 95% Wilson limits. Per organisation,
 -- description: per peer group or per jurisdiction; by month, quarter, calendar or financial year.
--- description: Ethnicity is prioritised level 1; `unknown` counts in non-Māori
--- description: non-Pacific and in all. Monthly inpatients cannot be added into a quarter
+-- description: Ethnicity is prioritised level 1 and New Zealand's alone: Australian
+-- description: rows, which report Indigenous status instead, count only in all.
+-- description: `unknown` counts in non-Māori non-Pacific and in all. Monthly inpatients cannot be added into a quarter
 -- description: without counting people twice, so quarters and financial years take their
 -- description: distinct inpatients from `inpatients_by_period`, and their people secluded
 -- description: are counted once in the period. An organisation's period with a month
@@ -34,13 +35,14 @@ WITH secluded AS (
            END AS month,
            CASE ethnicity WHEN 'maori' THEN 'maori' WHEN 'pacific' THEN 'pacific'
                 ELSE 'non_maori_non_pacific' END AS ethnicity,
+           ethnicity IS NULL AS other_code_set,
            person_key
     FROM episodes
     WHERE practice = 'seclusion'
 ),
 people_secluded AS (
     SELECT org_code, month, ethnicity, count(DISTINCT person_key) AS people
-    FROM secluded GROUP BY org_code, month, ethnicity
+    FROM secluded WHERE NOT other_code_set GROUP BY org_code, month, ethnicity
     UNION ALL
     SELECT org_code, month, 'all' AS ethnicity, count(DISTINCT person_key) AS people
     FROM secluded GROUP BY org_code, month
@@ -63,6 +65,7 @@ inpatients AS (
            period AS month,
            CASE ethnicity WHEN 'maori' THEN 'maori' WHEN 'pacific' THEN 'pacific'
                 ELSE 'non_maori_non_pacific' END AS ethnicity,
+           ethnicity IS NULL AS other_code_set,
            people
     FROM counted
 ),
@@ -87,7 +90,7 @@ arrived AS (
 ),
 denominators AS (
     SELECT org_code, month, ethnicity, sum(people) AS people
-    FROM inpatients GROUP BY org_code, month, ethnicity
+    FROM inpatients WHERE NOT other_code_set GROUP BY org_code, month, ethnicity
     UNION ALL
     SELECT org_code, month, 'all' AS ethnicity, sum(people) AS people
     FROM inpatients GROUP BY org_code, month

@@ -5,7 +5,8 @@
 -- description: uses the 2001 Census Māori population for Māori / non-Māori comparisons).
 -- description: Dobson 95% limits (null below 10 people, as PHE) and Fay–Feuer gamma limits.
 -- description: A person's age band is the youngest recorded in the year; a person is Māori
--- description: if any episode records Māori. Per organisation, peer group or jurisdiction;
+-- description: if any episode records Māori (New Zealand's code set: Australian services
+-- description: count only in all). Per organisation, peer group or jurisdiction;
 -- description: only years whose every month arrived are standardised.
 -- unit: people per 100,000 population (age-standardised)
 -- ci: dsr
@@ -29,7 +30,7 @@ WITH people AS (
 ),
 counts AS (
     SELECT org_code, fy, age_band, CASE WHEN maori THEN 'maori' ELSE 'non_maori' END AS ethnicity, count(*) AS people
-    FROM people GROUP BY 1, 2, 3, 4
+    FROM people WHERE maori IS NOT NULL GROUP BY 1, 2, 3, 4
     UNION ALL
     SELECT org_code, fy, age_band, 'all' AS ethnicity, count(*) AS people FROM people GROUP BY 1, 2, 3
 ),
@@ -44,7 +45,7 @@ years AS (
 pop AS (
     SELECT org_code, year AS fy, age_band, CASE WHEN ethnicity = 'maori' THEN 'maori' ELSE 'non_maori' END AS ethnicity,
            sum(population) AS population
-    FROM population GROUP BY 1, 2, 3, 4
+    FROM population WHERE ethnicity IS NOT NULL GROUP BY 1, 2, 3, 4
     UNION ALL
     SELECT org_code, year AS fy, age_band, 'all' AS ethnicity, sum(population) AS population
     FROM population GROUP BY 1, 2, 3

@@ -2,7 +2,9 @@
 -- description: Distinct people secluded in the financial year (July to June) per
 -- description: 100,000 population served, with 95% Poisson limits, for Māori, non-Māori
 -- description: and all. A person is Māori if any of their episodes records Māori
--- description: (prioritised ethnicity). Per organisation, peer group or jurisdiction; an
+-- description: (prioritised ethnicity, New Zealand's code set: Australian services count
+-- description: only in all; indigenous_people_secluded_per_100000 gives their Indigenous
+-- description: and non-Indigenous rates). Per organisation, peer group or jurisdiction; an
 -- description: organisation's year with a month whose extract never arrived has no count.
 -- description: Crude rates: see people_secluded_dsr for age-standardised ones.
 -- unit: people per 100,000 population
@@ -25,7 +27,7 @@ WITH people AS (
 ),
 counts AS (
     SELECT org_code, fy, CASE WHEN maori THEN 'maori' ELSE 'non_maori' END AS ethnicity, count(*) AS people
-    FROM people GROUP BY 1, 2, 3
+    FROM people WHERE maori IS NOT NULL GROUP BY 1, 2, 3
     UNION ALL
     SELECT org_code, fy, 'all' AS ethnicity, count(*) AS people FROM people GROUP BY 1, 2
 ),
@@ -40,7 +42,7 @@ years AS (
 pop AS (
     SELECT org_code, year AS fy, CASE WHEN ethnicity = 'maori' THEN 'maori' ELSE 'non_maori' END AS ethnicity,
            sum(population) AS population
-    FROM population GROUP BY 1, 2, 3
+    FROM population WHERE ethnicity IS NOT NULL GROUP BY 1, 2, 3
     UNION ALL
     SELECT org_code, year AS fy, 'all' AS ethnicity, sum(population) AS population
     FROM population GROUP BY 1, 2

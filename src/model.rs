@@ -78,6 +78,72 @@ code_set!(
 );
 
 code_set!(
+    /// Australian Indigenous status (ABS standard, METeOR 602543): Aboriginal,
+    /// Torres Strait Islander, both, neither, or not stated / inadequately described.
+    /// Australian organisations report this instead of NZ's prioritised ethnicity; the
+    /// two code sets answer different questions and are never added together.
+    IndigenousStatus {
+        Aboriginal => "aboriginal",
+        TorresStraitIslander => "torres_strait_islander",
+        Both => "both",
+        Neither => "neither",
+        NotStated => "not_stated",
+    }
+);
+
+impl IndigenousStatus {
+    /// True for Aboriginal, Torres Strait Islander, or both: the AIHW's "Indigenous".
+    pub fn is_indigenous(self) -> bool {
+        matches!(
+            self,
+            IndigenousStatus::Aboriginal
+                | IndigenousStatus::TorresStraitIslander
+                | IndigenousStatus::Both
+        )
+    }
+}
+
+/// The population-group code set an organisation reports, which its jurisdiction decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GroupCodeSet {
+    /// NZ prioritised level-1 ethnicity, in the `ethnicity` column.
+    Ethnicity,
+    /// Australian Indigenous status, in the `indigenous_status` column.
+    IndigenousStatus,
+}
+
+impl GroupCodeSet {
+    /// The column that carries this code set.
+    pub fn column(self) -> &'static str {
+        match self {
+            GroupCodeSet::Ethnicity => col::ETHNICITY,
+            GroupCodeSet::IndigenousStatus => col::INDIGENOUS_STATUS,
+        }
+    }
+
+    /// The other code set's column, which this jurisdiction's rows must leave empty.
+    pub fn other_column(self) -> &'static str {
+        match self {
+            GroupCodeSet::Ethnicity => col::INDIGENOUS_STATUS,
+            GroupCodeSet::IndigenousStatus => col::ETHNICITY,
+        }
+    }
+
+    /// What the code set is, in a sentence's words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            GroupCodeSet::Ethnicity => "prioritised ethnicity (New Zealand)",
+            GroupCodeSet::IndigenousStatus => "Indigenous status (Australia)",
+        }
+    }
+}
+
+/// True for the two columns of which each jurisdiction reports exactly one.
+pub fn is_group_column(column: &str) -> bool {
+    matches!(column, col::ETHNICITY | col::INDIGENOUS_STATUS)
+}
+
+code_set!(
     /// Who authorised the practice.
     AuthorisedBy {
         AuthorisedDoctor => "authorised_doctor",
@@ -107,6 +173,14 @@ impl Jurisdiction {
             Jurisdiction::Qld => chrono_tz::Australia::Brisbane,
         }
     }
+
+    /// The population-group code set its organisations report.
+    pub fn group_code_set(self) -> GroupCodeSet {
+        match self {
+            Jurisdiction::Nz => GroupCodeSet::Ethnicity,
+            Jurisdiction::Nsw | Jurisdiction::Qld => GroupCodeSet::IndigenousStatus,
+        }
+    }
 }
 
 /// The 18 five-year age bands `00-04` … `80-84`, `85+`.
@@ -120,7 +194,7 @@ pub fn is_age_band(band: &str) -> bool {
     AGE_BANDS.contains(&band)
 }
 
-/// Names of the episode columns, in lake order. The first 17 are supplied by an extract;
+/// Names of the episode columns, in lake order. The first 18 are supplied by an extract;
 /// `jurisdiction`, `extract_id` and `month` are derived at ingest.
 pub mod col {
     pub const ORG_CODE: &str = "org_code";
@@ -135,6 +209,7 @@ pub mod col {
     pub const MINOR: &str = "minor";
     pub const SEX: &str = "sex";
     pub const ETHNICITY: &str = "ethnicity";
+    pub const INDIGENOUS_STATUS: &str = "indigenous_status";
     pub const LEGAL_STATUS: &str = "legal_status";
     pub const AUTHORISED_BY: &str = "authorised_by";
     pub const EMERGENCY: &str = "emergency";
@@ -146,7 +221,7 @@ pub mod col {
 }
 
 /// The episode columns an extract supplies, in canonical CSV order.
-pub const EXTRACT_COLUMNS: [&str; 17] = [
+pub const EXTRACT_COLUMNS: [&str; 18] = [
     col::ORG_CODE,
     col::EPISODE_ID,
     col::PERSON_KEY,
@@ -159,6 +234,7 @@ pub const EXTRACT_COLUMNS: [&str; 17] = [
     col::MINOR,
     col::SEX,
     col::ETHNICITY,
+    col::INDIGENOUS_STATUS,
     col::LEGAL_STATUS,
     col::AUTHORISED_BY,
     col::EMERGENCY,
@@ -167,9 +243,10 @@ pub const EXTRACT_COLUMNS: [&str; 17] = [
 ];
 
 /// Extract columns that may be empty: an ongoing episode has no end, and observation
-/// gaps are recorded only for practices that are observed.
+/// gaps are recorded only for practices that are observed. Of `ethnicity` and
+/// `indigenous_status` each row carries the one its jurisdiction reports.
 pub fn is_optional(column: &str) -> bool {
-    matches!(column, col::END_TIME | col::MAX_OBS_GAP_MIN)
+    matches!(column, col::END_TIME | col::MAX_OBS_GAP_MIN) || is_group_column(column)
 }
 
 fn utc_micros() -> DataType {
@@ -192,7 +269,8 @@ pub fn episode_schema() -> SchemaRef {
         s(col::AGE_BAND),
         Field::new(col::MINOR, DataType::Boolean, false),
         s(col::SEX),
-        s(col::ETHNICITY),
+        Field::new(col::ETHNICITY, DataType::Utf8, true),
+        Field::new(col::INDIGENOUS_STATUS, DataType::Utf8, true),
         s(col::LEGAL_STATUS),
         s(col::AUTHORISED_BY),
         Field::new(col::EMERGENCY, DataType::Boolean, false),
@@ -288,6 +366,10 @@ impl ReferenceTable {
     pub fn schema(self) -> SchemaRef {
         let s = |n: &str| Field::new(n, DataType::Utf8, false);
         let i = |n: &str| Field::new(n, DataType::Int64, false);
+        // A row's population group: NZ rows give ethnicity, Australian rows Indigenous
+        // status, never both (checked at load against the organisation's jurisdiction).
+        let ethnicity = || Field::new(col::ETHNICITY, DataType::Utf8, true);
+        let indigenous = || Field::new(col::INDIGENOUS_STATUS, DataType::Utf8, true);
         let fields = match self {
             ReferenceTable::Organisations => vec![
                 s("org_code"),
@@ -303,20 +385,28 @@ impl ReferenceTable {
                 i("year"),
                 s("age_band"),
                 s("sex"),
-                s("ethnicity"),
+                ethnicity(),
+                indigenous(),
                 i("population"),
             ],
             ReferenceTable::InpatientActivity => vec![
                 s("org_code"),
                 s("month"),
                 s("setting"),
-                s("ethnicity"),
+                ethnicity(),
+                indigenous(),
                 i("people"),
                 i("admissions"),
                 i("bed_days"),
             ],
             ReferenceTable::InpatientsByPeriod => {
-                vec![s("org_code"), s("period"), s("ethnicity"), i("people")]
+                vec![
+                    s("org_code"),
+                    s("period"),
+                    ethnicity(),
+                    indigenous(),
+                    i("people"),
+                ]
             }
             ReferenceTable::StandardPopulation => vec![
                 s("standard"),

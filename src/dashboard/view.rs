@@ -347,7 +347,13 @@ fn judged_chart(panel: &Panel) -> bool {
 
 /// Columns whose values are codes a person reads better as words (the CSV keeps the
 /// codes, which other tools read).
-const WORDED: [&str; 4] = ["ethnicity", "practice", "setting", "status"];
+const WORDED: [&str; 5] = [
+    "ethnicity",
+    "indigenous_status",
+    "practice",
+    "setting",
+    "status",
+];
 
 /// The cells of a protected table as a person reads them: a withheld cell says why
 /// (`<6` for a small number, `n/p` for one withheld to protect another), and codes read

@@ -11,7 +11,43 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, LogNormal, Normal, Poisson};
 
 use super::world::{Org, Trend, days_in_month, month_start};
-use crate::model::{AuthorisedBy, Ethnicity, Jurisdiction, Practice, Reason, Setting, Sex};
+use crate::model::{
+    AuthorisedBy, Ethnicity, GroupCodeSet, IndigenousStatus, Jurisdiction, Practice, Reason,
+    Setting, Sex,
+};
+
+/// A person's population group, in their organisation's jurisdiction's code set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Group {
+    /// NZ prioritised ethnicity.
+    Ethnicity(Ethnicity),
+    /// Australian Indigenous status.
+    Indigenous(IndigenousStatus),
+}
+
+impl Group {
+    pub fn ethnicity(self) -> Option<Ethnicity> {
+        match self {
+            Group::Ethnicity(e) => Some(e),
+            Group::Indigenous(_) => None,
+        }
+    }
+
+    pub fn indigenous_status(self) -> Option<IndigenousStatus> {
+        match self {
+            Group::Ethnicity(_) => None,
+            Group::Indigenous(s) => Some(s),
+        }
+    }
+
+    /// The `ethnicity` and `indigenous_status` cells of a reference-table row.
+    pub fn cells(self) -> String {
+        match self {
+            Group::Ethnicity(e) => format!("{e},"),
+            Group::Indigenous(s) => format!(",{s}"),
+        }
+    }
+}
 
 /// A synthetic person: a pseudonymous key and fixed attributes.
 #[derive(Debug, Clone)]
@@ -20,7 +56,7 @@ pub struct Person {
     pub age_band: &'static str,
     pub minor: bool,
     pub sex: Sex,
-    pub ethnicity: Ethnicity,
+    pub group: Group,
     /// End of this person's latest episode, so repeat seclusions can follow closely.
     last_end: Option<DateTime<Tz>>,
 }
@@ -48,21 +84,46 @@ pub struct SimEpisode {
 pub struct Activity {
     pub month: String,
     pub setting: Setting,
-    pub ethnicity: Ethnicity,
+    pub group: Group,
     pub people: u64,
     pub admissions: u64,
     pub bed_days: u64,
 }
 
-/// Share of occupied bed days by ethnicity: Māori and Pacific people are admitted far
-/// more than their population share, as in NZ mental health services.
-fn inpatient_shares(org: &Org) -> Vec<(Ethnicity, f64)> {
+/// Share of occupied bed days by population group: Māori and Pacific people are admitted
+/// far more than their population share, as in NZ mental health services, and Indigenous
+/// Australians about 2.6 times theirs (the AIHW's admitted mental health care shows a
+/// gap of this order); a few Australian stays have Indigenous status not stated.
+fn inpatient_shares(org: &Org) -> Vec<(Group, f64)> {
+    if org.jurisdiction.group_code_set() == GroupCodeSet::IndigenousStatus {
+        let indigenous = (org.indigenous_share * 2.6).min(0.6);
+        let not_stated = 0.03;
+        return vec![
+            (
+                Group::Indigenous(IndigenousStatus::Aboriginal),
+                indigenous * 0.91,
+            ),
+            (
+                Group::Indigenous(IndigenousStatus::TorresStraitIslander),
+                indigenous * 0.045,
+            ),
+            (
+                Group::Indigenous(IndigenousStatus::Both),
+                indigenous * 0.045,
+            ),
+            (
+                Group::Indigenous(IndigenousStatus::Neither),
+                1.0 - indigenous - not_stated,
+            ),
+            (Group::Indigenous(IndigenousStatus::NotStated), not_stated),
+        ];
+    }
     let maori = (org.maori_share * 1.7).min(0.8);
     let pacific = (org.pacific_share * 1.3).min(0.3);
     let asian = 0.04;
     let small = 0.01;
     let european = (1.0 - maori - pacific - asian - 3.0 * small).max(0.05);
-    vec![
+    [
         (Ethnicity::Maori, maori),
         (Ethnicity::Pacific, pacific),
         (Ethnicity::Asian, asian),
@@ -71,6 +132,8 @@ fn inpatient_shares(org: &Org) -> Vec<(Ethnicity, f64)> {
         (Ethnicity::Other, small),
         (Ethnicity::Unknown, small),
     ]
+    .map(|(e, share)| (Group::Ethnicity(e), share))
+    .to_vec()
 }
 
 /// Events per 1,000 bed days of each practice relative to seclusion.
@@ -114,7 +177,7 @@ fn pick<T: Copy>(rng: &mut ChaCha8Rng, weighted: &[(T, f64)]) -> T {
     weighted.last().expect("non-empty").0
 }
 
-fn new_person(rng: &mut ChaCha8Rng, org: &Org, setting: Setting, ethnicity: Ethnicity) -> Person {
+fn new_person(rng: &mut ChaCha8Rng, org: &Org, setting: Setting, group: Group) -> Person {
     let ages: &[(&'static str, f64)] = match setting {
         Setting::YouthInpatient => &[("10-14", 0.3), ("15-19", 0.7)],
         Setting::Forensic => &[
@@ -175,7 +238,7 @@ fn new_person(rng: &mut ChaCha8Rng, org: &Org, setting: Setting, ethnicity: Ethn
         age_band,
         minor,
         sex,
-        ethnicity,
+        group,
         last_end: None,
     }
 }
@@ -374,8 +437,7 @@ pub struct Simulated {
 pub fn simulate(rng: &mut ChaCha8Rng, org: &Org, start: NaiveDate, months: usize) -> Simulated {
     let shares = inpatient_shares(org);
     let noise = Normal::new(0.0, 0.12).expect("valid normal");
-    let mut pools: std::collections::HashMap<(Setting, Ethnicity), Vec<Person>> =
-        Default::default();
+    let mut pools: std::collections::HashMap<(Setting, Group), Vec<Person>> = Default::default();
     let mut episodes = Vec::new();
     let mut activity = Vec::new();
     for m in 0..months {
@@ -394,7 +456,7 @@ pub fn simulate(rng: &mut ChaCha8Rng, org: &Org, start: NaiveDate, months: usize
                 Setting::YouthInpatient => 14.0,
                 Setting::AdultInpatient => 16.0,
             };
-            for &(ethnicity, share) in &shares {
+            for &(group, share) in &shares {
                 let bed_days = (bed_days_total * share).round();
                 if bed_days < 1.0 {
                     continue;
@@ -408,20 +470,21 @@ pub fn simulate(rng: &mut ChaCha8Rng, org: &Org, start: NaiveDate, months: usize
                 activity.push(Activity {
                     month: month.clone(),
                     setting,
-                    ethnicity,
+                    group,
                     people: people as u64,
                     admissions: admissions as u64,
                     bed_days: bed_days as u64,
                 });
-                let ethnic_factor = match ethnicity {
-                    Ethnicity::Maori => org.maori_ratio,
-                    Ethnicity::Pacific => 1.3,
+                let ethnic_factor = match group {
+                    Group::Ethnicity(Ethnicity::Maori) => org.equity_ratio,
+                    Group::Ethnicity(Ethnicity::Pacific) => 1.3,
+                    Group::Indigenous(s) if s.is_indigenous() => org.equity_ratio,
                     _ => 1.0,
                 };
                 let pool_size = ((people * 3.0) as usize).max(4);
-                let pool = pools.entry((setting, ethnicity)).or_default();
+                let pool = pools.entry((setting, group)).or_default();
                 while pool.len() < pool_size {
-                    pool.push(new_person(rng, org, setting, ethnicity));
+                    pool.push(new_person(rng, org, setting, group));
                 }
                 for &practice in Practice::ALL {
                     let rate = org.base_rate
@@ -454,19 +517,17 @@ pub fn simulate(rng: &mut ChaCha8Rng, org: &Org, start: NaiveDate, months: usize
     Simulated { episodes, activity }
 }
 
-/// Distinct inpatients of each ethnic group in each quarter, calendar and financial year
+/// Distinct inpatients of each population group in each quarter, calendar and financial year
 /// (`inpatients_by_period`): those in hospital in the period's first month and those
 /// admitted in its later months, at least the busiest month's and never more than the
 /// months' sum; at least everyone secluded in the period. Derived from the monthly
 /// activity without drawing again, so the rest of the sample is unchanged.
-pub fn period_inpatients(sim: &Simulated) -> Vec<(String, String, u64)> {
+pub fn period_inpatients(sim: &Simulated) -> Vec<(String, Group, u64)> {
     use std::collections::{BTreeMap, BTreeSet};
-    // (ethnicity, month) → (people, admissions), over settings.
-    let mut monthly: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
+    // (group, month) → (people, admissions), over settings.
+    let mut monthly: BTreeMap<(Group, String), (u64, u64)> = BTreeMap::new();
     for a in &sim.activity {
-        let e = monthly
-            .entry((a.ethnicity.to_string(), a.month.clone()))
-            .or_default();
+        let e = monthly.entry((a.group, a.month.clone())).or_default();
         e.0 += a.people;
         e.1 += a.admissions;
     }
@@ -484,7 +545,7 @@ pub fn period_inpatients(sim: &Simulated) -> Vec<(String, String, u64)> {
         format!("{}/{:02}", fy - 1, fy % 100)
     };
     let year = |m: &str| m[..4].to_string();
-    let mut secluded: BTreeMap<(String, String), BTreeSet<&str>> = BTreeMap::new();
+    let mut secluded: BTreeMap<(Group, String), BTreeSet<&str>> = BTreeMap::new();
     for e in &sim.episodes {
         if e.practice != Practice::Seclusion {
             continue;
@@ -492,32 +553,29 @@ pub fn period_inpatients(sim: &Simulated) -> Vec<(String, String, u64)> {
         let month = e.start.format("%Y-%m").to_string();
         for period in [quarter(&month), year(&month), financial_year(&month)] {
             secluded
-                .entry((e.person.ethnicity.to_string(), period))
+                .entry((e.person.group, period))
                 .or_default()
                 .insert(e.person.key.as_str());
         }
     }
     let mut out = Vec::new();
     for label in [&quarter as &dyn Fn(&str) -> String, &year, &financial_year] {
-        // (ethnicity, period) → the months' (people, admissions), in order.
-        let mut periods: BTreeMap<(String, String), Vec<(u64, u64)>> = BTreeMap::new();
-        for ((ethnicity, month), v) in &monthly {
-            periods
-                .entry((ethnicity.clone(), label(month)))
-                .or_default()
-                .push(*v);
+        // (group, period) → the months' (people, admissions), in order.
+        let mut periods: BTreeMap<(Group, String), Vec<(u64, u64)>> = BTreeMap::new();
+        for ((group, month), v) in &monthly {
+            periods.entry((*group, label(month))).or_default().push(*v);
         }
-        for ((ethnicity, period), months) in periods {
+        for ((group, period), months) in periods {
             let arrived: u64 = months.iter().skip(1).map(|m| m.1).sum();
             let busiest = months.iter().map(|m| m.0).max().unwrap_or(0);
             let all: u64 = months.iter().map(|m| m.0).sum();
             let secluded_here = secluded
-                .get(&(ethnicity.clone(), period.clone()))
+                .get(&(group, period.clone()))
                 .map_or(0, |s| s.len() as u64);
             let distinct = (months[0].0 + arrived)
                 .clamp(busiest, all.max(busiest))
                 .max(secluded_here);
-            out.push((period, ethnicity, distinct));
+            out.push((period, group, distinct));
         }
     }
     out

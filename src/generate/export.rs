@@ -11,7 +11,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::episodes::SimEpisode;
 use crate::ingest::profile::{Profile, SourceFormat, TimestampStyle};
-use crate::model::{EXTRACT_COLUMNS, col};
+use crate::model::{EXTRACT_COLUMNS, GroupCodeSet, col};
 
 /// The kinds of bad row a real extract has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,7 +84,7 @@ pub fn encode(
         }
     };
     let p = &e.person;
-    let values: [(&str, Option<String>); 17] = [
+    let values: [(&str, Option<String>); 18] = [
         (col::ORG_CODE, Some(org_code.to_string())),
         (col::EPISODE_ID, Some(e.episode_id.clone())),
         (col::PERSON_KEY, Some(p.key.clone())),
@@ -101,7 +101,15 @@ pub fn encode(
         (col::SEX, Some(code(col::SEX, p.sex.as_str()))),
         (
             col::ETHNICITY,
-            Some(code(col::ETHNICITY, p.ethnicity.as_str())),
+            p.group
+                .ethnicity()
+                .map(|e| code(col::ETHNICITY, e.as_str())),
+        ),
+        (
+            col::INDIGENOUS_STATUS,
+            p.group
+                .indigenous_status()
+                .map(|s| code(col::INDIGENOUS_STATUS, s.as_str())),
         ),
         (
             col::LEGAL_STATUS,
@@ -151,23 +159,32 @@ pub fn spoil(rng: &mut ChaCha8Rng, values: &mut [Option<String>]) -> Spoil {
 
 /// Accumulates one extract file's text.
 pub struct ExtractWriter<'p> {
-    profile: &'p Profile,
+    /// The episode columns written: those the profile maps, less the population-group
+    /// column of the other jurisdiction's code set.
+    columns: Vec<(&'static str, &'p str)>,
     out: Vec<u8>,
     csv: Option<csv::Writer<Vec<u8>>>,
 }
 
 impl<'p> ExtractWriter<'p> {
-    pub fn new(profile: &'p Profile) -> Self {
+    /// A writer for an organisation reporting population groups in `code_set`.
+    pub fn new(profile: &'p Profile, code_set: GroupCodeSet) -> Self {
+        let columns: Vec<(&'static str, &'p str)> = EXTRACT_COLUMNS
+            .iter()
+            .zip(profile.source_columns())
+            .filter(|(c, _)| **c != code_set.other_column())
+            .filter_map(|(c, s)| s.map(|s| (*c, s)))
+            .collect();
         let csv = (profile.format == SourceFormat::Csv).then(|| {
             let mut w = csv::WriterBuilder::new()
                 .delimiter(profile.delimiter as u8)
                 .from_writer(Vec::new());
-            w.write_record(profile.source_columns())
+            w.write_record(columns.iter().map(|(_, s)| s))
                 .expect("write to memory");
             w
         });
         ExtractWriter {
-            profile,
+            columns,
             out: Vec::new(),
             csv,
         }
@@ -175,14 +192,15 @@ impl<'p> ExtractWriter<'p> {
 
     /// Appends one row of values in [`EXTRACT_COLUMNS`] order.
     pub fn push(&mut self, values: &[Option<String>]) {
+        let cells = self.columns.iter().map(|(c, _)| &values[idx(c)]);
         match &mut self.csv {
             Some(w) => {
-                w.write_record(values.iter().map(|v| v.as_deref().unwrap_or("")))
+                w.write_record(cells.map(|v| v.as_deref().unwrap_or("")))
                     .expect("write to memory");
             }
             None => {
                 let mut root = serde_json::Map::new();
-                for (column, value) in EXTRACT_COLUMNS.iter().zip(values) {
+                for ((column, source), value) in self.columns.iter().zip(cells) {
                     let json = match (column, value) {
                         (_, None) => serde_json::Value::Null,
                         (&col::MINOR | &col::EMERGENCY, Some(v)) if v == "true" || v == "false" => {
@@ -193,7 +211,7 @@ impl<'p> ExtractWriter<'p> {
                             .map_or_else(|_| serde_json::Value::String(v.clone()), Into::into),
                         (_, Some(v)) => serde_json::Value::String(v.clone()),
                     };
-                    insert_path(&mut root, &self.profile.columns[*column], json);
+                    insert_path(&mut root, source, json);
                 }
                 serde_json::to_writer(&mut self.out, &root).expect("write to memory");
                 self.out.push(b'\n');

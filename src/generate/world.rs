@@ -5,13 +5,15 @@ use chrono::{Datelike, NaiveDate};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::model::{AGE_BANDS, Jurisdiction, Setting};
+use crate::model::{AGE_BANDS, GroupCodeSet, IndigenousStatus, Jurisdiction, Setting};
 
 /// The organisations, one a row: the 20 NZ DHBs with their real 2020/21 populations and
 /// Māori populations (Ministry of Health projections, as in
 /// `shared/reference/nz_dhb_population_2020_21.csv`) and an approximate Pacific share
 /// used only to shape synthetic data; then five invented Australian services, so every
-/// jurisdiction's rules have data to judge (no real service's figures are implied).
+/// jurisdiction's rules have data to judge (no real service's figures are implied). Their
+/// Indigenous population shares are invented, of the order of their regions' (about 2%
+/// in the cities, 6–8% in the regional services), and shape synthetic data only.
 /// `services` are the specialist units beyond adult beds; `export` the source format.
 const ORGANISATIONS: &str = include_str!("organisations.csv");
 
@@ -25,6 +27,7 @@ struct Row {
     population: u32,
     maori_population: Option<u32>,
     pacific_share: Option<f64>,
+    indigenous_share: Option<f64>,
     services: String,
     rural: String,
     export: String,
@@ -48,7 +51,10 @@ pub enum Trend {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Export {
     Canonical,
+    /// NZ national-collection codes.
     Coded,
+    /// An Australian state collection's codes.
+    AuCoded,
     Jsonl,
 }
 
@@ -62,13 +68,17 @@ pub struct Org {
     pub population: u32,
     pub maori_share: f64,
     pub pacific_share: f64,
+    /// Australian services: the Aboriginal and Torres Strait Islander share of the
+    /// population served (0 in New Zealand).
+    pub indigenous_share: f64,
     pub tags: Vec<&'static str>,
     /// Beds by setting.
     pub beds: Vec<(Setting, u32)>,
     /// Seclusion events per 1,000 bed days for non-Māori, at the start.
     pub base_rate: f64,
-    /// Māori : non-Māori rate ratio.
-    pub maori_ratio: f64,
+    /// Rate ratio of the jurisdiction's priority population to everyone else: Māori to
+    /// non-Māori in New Zealand, Indigenous to non-Indigenous in Australia.
+    pub equity_ratio: f64,
     pub trend: Trend,
     pub export: Export,
     /// Month indices whose extract never arrived, and those that arrived late (days).
@@ -140,7 +150,7 @@ pub fn organisations(rng: &mut ChaCha8Rng, months: usize, scale: f64) -> Vec<Org
     for org in &mut orgs {
         let z: f64 = rng.random_range(-1.0..1.0);
         org.base_rate = 7.0 * (0.35 * z).exp();
-        org.maori_ratio = rng.random_range(1.6..3.6);
+        org.equity_ratio = rng.random_range(1.6..3.6);
     }
     scenario(&mut orgs, months);
     orgs
@@ -189,6 +199,9 @@ fn org(row: Row, scale: f64) -> Org {
             beds.push((Setting::Forensic, (20.0 * scale).round() as u32));
         }
     }
+    if row.indigenous_share.is_some_and(|s| s >= 0.05) {
+        tags.push("high_indigenous_share");
+    }
     if row.rural == "yes" {
         tags.push("rural");
     }
@@ -200,14 +213,16 @@ fn org(row: Row, scale: f64) -> Org {
         population: row.population,
         maori_share,
         pacific_share: row.pacific_share.unwrap_or(0.01),
+        indigenous_share: row.indigenous_share.unwrap_or(0.0),
         tags,
         beds,
         base_rate: 0.0,
-        maori_ratio: 1.0,
+        equity_ratio: 1.0,
         trend: Trend::Stable,
         export: match row.export.as_str() {
             "jsonl" => Export::Jsonl,
             "coded" => Export::Coded,
+            "au_coded" => Export::AuCoded,
             _ => Export::Canonical,
         },
         missing: Vec::new(),
@@ -285,19 +300,46 @@ pub fn organisations_csv(orgs: &[Org]) -> String {
     out
 }
 
-/// Population by year, age band, sex and ethnicity, growing 1% a year from 2020/21.
+/// Population shares of an Australian service's catchment by Indigenous status, as the
+/// ABS estimated resident population gives them (no "not stated": the ERP assigns
+/// everyone), with the Indigenous population split as the 2021 Census found it (about
+/// 91% Aboriginal, 4% Torres Strait Islander, 4% both).
+pub fn indigenous_shares(org: &Org) -> Vec<(IndigenousStatus, f64)> {
+    let i = org.indigenous_share;
+    vec![
+        (IndigenousStatus::Aboriginal, i * 0.914),
+        (IndigenousStatus::TorresStraitIslander, i * 0.042),
+        (IndigenousStatus::Both, i * 0.044),
+        (IndigenousStatus::Neither, 1.0 - i),
+    ]
+}
+
+/// Population by year, age band, sex and population group (ethnicity in New Zealand,
+/// Indigenous status in Australia), growing 1% a year from 2020/21.
 pub fn population_csv(orgs: &[Org], years: std::ops::RangeInclusive<i32>) -> String {
-    let mut out = String::from("org_code,year,age_band,sex,ethnicity,population\n");
+    let mut out =
+        String::from("org_code,year,age_band,sex,ethnicity,indigenous_status,population\n");
     for o in orgs {
+        // (ethnicity and Indigenous status cells, share, younger age structure)
+        let groups: Vec<(String, f64, bool)> = match o.jurisdiction.group_code_set() {
+            GroupCodeSet::Ethnicity => ethnic_shares(o)
+                .into_iter()
+                .map(|(e, share)| (format!("{e},"), share, matches!(e, "maori" | "pacific")))
+                .collect(),
+            GroupCodeSet::IndigenousStatus => indigenous_shares(o)
+                .into_iter()
+                .map(|(s, share)| (format!(",{s}"), share, s.is_indigenous()))
+                .collect(),
+        };
         for year in years.clone() {
             let growth = 1.01f64.powi(year - 2021);
-            for (eth, share) in ethnic_shares(o) {
-                let ages = age_shares(matches!(eth, "maori" | "pacific"));
+            for (cells, share, young) in &groups {
+                let ages = age_shares(*young);
                 for (band, age_share) in AGE_BANDS.iter().zip(ages) {
                     for (sex, sex_share) in [("female", 0.507), ("male", 0.493)] {
                         let n = (f64::from(o.population) * growth * share * age_share * sex_share)
                             .round();
-                        out.push_str(&format!("{},{year},{band},{sex},{eth},{n}\n", o.code));
+                        out.push_str(&format!("{},{year},{band},{sex},{cells},{n}\n", o.code));
                     }
                 }
             }

@@ -63,7 +63,7 @@ impl EpisodeBatch {
         EpisodeBatch {
             jurisdiction: jurisdiction.to_string(),
             extract_id: extract_id.to_string(),
-            strings: (0..15).map(|_| StringBuilder::new()).collect(),
+            strings: (0..16).map(|_| StringBuilder::new()).collect(),
             start: utc(TimestampMicrosecondBuilder::new()),
             end: utc(TimestampMicrosecondBuilder::new()),
             minor: BooleanBuilder::new(),
@@ -86,25 +86,26 @@ impl EpisodeBatch {
 
     /// Appends one episode read from source line `line`.
     pub fn push(&mut self, e: &Episode, line: u64) {
-        let values: [&str; 15] = [
-            &e.org_code,
-            &e.episode_id,
-            &e.person_key,
-            &e.unit_code,
-            e.setting.as_str(),
-            e.practice.as_str(),
-            &e.age_band,
-            e.sex.as_str(),
-            e.ethnicity.as_str(),
-            &e.legal_status,
-            e.authorised_by.as_str(),
-            e.reason.as_str(),
-            &self.jurisdiction,
-            &self.extract_id,
-            &e.month,
+        let values: [Option<&str>; 16] = [
+            Some(&e.org_code),
+            Some(&e.episode_id),
+            Some(&e.person_key),
+            Some(&e.unit_code),
+            Some(e.setting.as_str()),
+            Some(e.practice.as_str()),
+            Some(&e.age_band),
+            Some(e.sex.as_str()),
+            e.ethnicity.map(|x| x.as_str()),
+            e.indigenous_status.map(|x| x.as_str()),
+            Some(&e.legal_status),
+            Some(e.authorised_by.as_str()),
+            Some(e.reason.as_str()),
+            Some(&self.jurisdiction),
+            Some(&self.extract_id),
+            Some(&e.month),
         ];
         for (b, v) in self.strings.iter_mut().zip(values) {
-            b.append_value(v);
+            b.append_option(v);
         }
         self.start.append_value(e.start_time.timestamp_micros());
         self.end

@@ -529,8 +529,8 @@ impl Session<'_> {
             return Ok(report);
         }
         let orgs = &self.orgs;
-        let known = |code: &str| orgs.contains_key(code);
-        let check: Option<&dyn Fn(&str) -> bool> = match table {
+        let known = |code: &str| orgs.get(code).copied();
+        let check: Option<&reference::OrgLookup<'_>> = match table {
             ReferenceTable::Organisations | ReferenceTable::StandardPopulation => None,
             _ => Some(&known),
         };
@@ -757,7 +757,7 @@ impl Session<'_> {
                     rejections.set_org(code);
                 }
             }
-            let episode = match Validator::new(profile, org.time_zone()).episode(&rec) {
+            let episode = match Validator::new(profile, org.jurisdiction()).episode(&rec) {
                 Ok(e) => e,
                 Err(rejection) => {
                     rejections.push(rejection);
@@ -1001,13 +1001,6 @@ impl<'p> OneOrganisation<'p> {
 
     fn jurisdiction(&self) -> Option<Jurisdiction> {
         self.found.as_ref().map(|(_, j)| *j)
-    }
-
-    /// Rows are read in the organisation's local time; before the first row names it,
-    /// UTC (a row without an organisation is rejected anyway).
-    fn time_zone(&self) -> chrono_tz::Tz {
-        self.jurisdiction()
-            .map_or(chrono_tz::UTC, |j| j.time_zone())
     }
 
     /// Accepts a row's organisation code, or says why the file is refused.

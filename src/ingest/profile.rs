@@ -121,10 +121,19 @@ impl Profile {
     }
 
     fn validate(&self) -> Result<(), ProfileError> {
+        // A profile maps the population-group column its organisations report (NZ:
+        // ethnicity; Australia: Indigenous status), or both when one layout serves both.
         for column in EXTRACT_COLUMNS {
-            if !self.columns.contains_key(column) {
+            if !model::is_group_column(column) && !self.columns.contains_key(column) {
                 return Err(self.invalid(format!("no source column for `{column}`")));
             }
+        }
+        if !self.columns.keys().any(|c| model::is_group_column(c)) {
+            return Err(self.invalid(format!(
+                "no source column for `{}` or `{}`: every organisation reports one",
+                col::ETHNICITY,
+                col::INDIGENOUS_STATUS
+            )));
         }
         if let Some(extra) = self
             .columns
@@ -145,19 +154,34 @@ impl Profile {
         Ok(())
     }
 
-    /// Source column names this profile reads, in episode-column order.
-    pub fn source_columns(&self) -> Vec<&str> {
+    /// Source column names this profile reads, in episode-column order (None for a
+    /// population-group column it does not map).
+    pub fn source_columns(&self) -> Vec<Option<&str>> {
         EXTRACT_COLUMNS
             .iter()
-            .map(|c| self.columns[*c].as_str())
+            .map(|c| self.columns.get(*c).map(String::as_str))
             .collect()
     }
 
-    /// True when every source column of this profile is present in `header`.
+    /// The source column of `column`, if this profile maps it.
+    pub fn source_of(&self, column: &str) -> Option<&str> {
+        self.columns.get(column).map(String::as_str)
+    }
+
+    /// True when `header` has every source column this profile needs: all but the
+    /// population-group columns, and at least one of those it maps (an NZ file has no
+    /// Indigenous status column, an Australian one no ethnicity).
     pub fn matches(&self, header: &[String]) -> bool {
-        self.source_columns()
-            .iter()
-            .all(|c| header.iter().any(|h| h == c))
+        let present = |c: &str| header.iter().any(|h| h == c);
+        let mut group = false;
+        for (column, source) in EXTRACT_COLUMNS.iter().zip(self.source_columns()) {
+            match source {
+                Some(s) if model::is_group_column(column) => group |= present(s),
+                Some(s) if !present(s) => return false,
+                _ => {}
+            }
+        }
+        group
     }
 }
 
@@ -168,6 +192,7 @@ pub fn is_canonical_code(column: &str, code: &str) -> bool {
         col::PRACTICE => model::Practice::parse(code).is_some(),
         col::SEX => model::Sex::parse(code).is_some(),
         col::ETHNICITY => model::Ethnicity::parse(code).is_some(),
+        col::INDIGENOUS_STATUS => model::IndigenousStatus::parse(code).is_some(),
         col::AUTHORISED_BY => model::AuthorisedBy::parse(code).is_some(),
         col::REASON => model::Reason::parse(code).is_some(),
         col::AGE_BAND => model::is_age_band(code),

@@ -29,7 +29,7 @@ fn epoch() -> NaiveDate {
 
 /// Columns whose values are codes checked against a code set or the organisations
 /// table, never free text.
-const CODE_COLUMNS: [&str; 8] = [
+const CODE_COLUMNS: [&str; 9] = [
     "org_code",
     "standard",
     "month",
@@ -37,6 +37,7 @@ const CODE_COLUMNS: [&str; 8] = [
     "age_band",
     "sex",
     "ethnicity",
+    "indigenous_status",
     "setting",
 ];
 
@@ -47,6 +48,7 @@ fn check_code(column: &str, value: &str) -> Result<(), String> {
         "age_band" => model::is_age_band(value),
         "sex" => model::Sex::parse(value).is_some(),
         "ethnicity" => model::Ethnicity::parse(value).is_some(),
+        "indigenous_status" => model::IndigenousStatus::parse(value).is_some(),
         "setting" => model::Setting::parse(value).is_some(),
         "month" => {
             value.len() == 7
@@ -61,12 +63,49 @@ fn check_code(column: &str, value: &str) -> Result<(), String> {
     }
 }
 
+/// The jurisdiction of an organisation code, None for one not in `organisations`.
+pub type OrgLookup<'a> = dyn Fn(&str) -> Option<model::Jurisdiction> + 'a;
+
+/// A row's population group must be in its jurisdiction's code set: NZ ethnicity and
+/// Australian Indigenous status answer different questions, and a table that mixed them
+/// in one row could be added into a figure that means neither.
+fn check_group(
+    jurisdiction: model::Jurisdiction,
+    given: &[&str],
+) -> Result<(), (&'static str, String)> {
+    let code_set = jurisdiction.group_code_set();
+    if given.contains(&code_set.other_column()) {
+        return Err((
+            code_set.other_column(),
+            format!(
+                "{jurisdiction} organisations report {}, not `{}`",
+                code_set.describe(),
+                code_set.other_column()
+            ),
+        ));
+    }
+    if !given.contains(&code_set.column()) {
+        return Err((
+            code_set.column(),
+            format!(
+                "`{}` is required: {jurisdiction} organisations report {}",
+                code_set.column(),
+                code_set.describe()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Reads a reference CSV into one record batch of the table's schema. `known_orgs`
-/// (when given) must contain every `org_code`.
+/// (when given) gives the jurisdiction of every `org_code`, which must be known; a row
+/// with a population group gives it in that jurisdiction's code set and no other. A
+/// nullable column may be left out of the file (an NZ-only table has no
+/// `indigenous_status`).
 pub fn read(
     path: &Path,
     table: ReferenceTable,
-    known_orgs: Option<&dyn Fn(&str) -> bool>,
+    known_orgs: Option<&OrgLookup<'_>>,
 ) -> Result<RecordBatch, Refusal> {
     let schema = table.schema();
     let refusal = |line: Option<u64>, column: Option<&str>, message: String| Refusal {
@@ -92,18 +131,20 @@ pub fn read(
     }
     let mut indices = Vec::new();
     for field in schema.fields() {
-        let i = header
-            .iter()
-            .position(|h| h == field.name())
-            .ok_or_else(|| {
-                refusal(
-                    Some(1),
-                    Some(field.name()),
-                    format!("{} needs a column `{}`", table.name(), field.name()),
-                )
-            })?;
+        let i = header.iter().position(|h| h == field.name());
+        if i.is_none() && !field.is_nullable() {
+            return Err(refusal(
+                Some(1),
+                Some(field.name()),
+                format!("{} needs a column `{}`", table.name(), field.name()),
+            ));
+        }
         indices.push(i);
     }
+    let grouped = schema
+        .fields()
+        .iter()
+        .any(|f| model::is_group_column(f.name()));
     let mut builders: Vec<ColumnBuilder> = schema
         .fields()
         .iter()
@@ -142,6 +183,8 @@ pub fn read(
                 return Err(refusal(Some(line), Some(column), why.to_string()));
             }
         }
+        let mut jurisdiction = None;
+        let mut groups: Vec<&str> = Vec::new();
         for ((field, &i), builder) in schema
             .fields()
             .iter()
@@ -149,8 +192,11 @@ pub fn read(
             .zip(builders.iter_mut())
         {
             let name = field.name().as_str();
-            let raw = record.get(i).map(str::trim).unwrap_or("");
+            let raw = i.and_then(|i| record.get(i)).map(str::trim).unwrap_or("");
             let bad = |m: String| refusal(Some(line), Some(name), m);
+            if model::is_group_column(name) && !raw.is_empty() {
+                groups.push(name);
+            }
             if raw.is_empty() {
                 if !field.is_nullable() {
                     return Err(bad(format!("`{name}` is required")));
@@ -168,9 +214,10 @@ pub fn read(
                     check_code(name, raw).map_err(bad)?;
                     if name == "org_code"
                         && let Some(known) = known_orgs
-                        && !known(raw)
                     {
-                        return Err(bad(format!("organisation `{raw}` is not in organisations")));
+                        jurisdiction = Some(known(raw).ok_or_else(|| {
+                            bad(format!("organisation `{raw}` is not in organisations"))
+                        })?);
                     }
                     b.append_value(raw);
                 }
@@ -196,6 +243,9 @@ pub fn read(
                     b.append_value((d - epoch()).num_days() as i32);
                 }
             }
+        }
+        if grouped && let Some(j) = jurisdiction {
+            check_group(j, &groups).map_err(|(column, m)| refusal(Some(line), Some(column), m))?;
         }
     }
     let columns: Vec<ArrayRef> = builders

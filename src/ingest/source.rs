@@ -10,7 +10,7 @@ use std::path::Path;
 use super::guard;
 use super::limits::{self, Bounded};
 use super::profile::{Profile, SourceFormat};
-use crate::model::EXTRACT_COLUMNS;
+use crate::model::{self, EXTRACT_COLUMNS};
 
 /// Why a whole file is refused: where, and what was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,7 +210,7 @@ pub fn open(path: &Path, profile: &Profile) -> Result<Box<dyn RecordSource>, Ref
             paths: profile
                 .source_columns()
                 .into_iter()
-                .map(String::from)
+                .map(|p| p.map(String::from))
                 .collect(),
             line: 0,
             buf: String::new(),
@@ -222,8 +222,9 @@ struct CsvSource {
     reader: csv::Reader<Bounded<File>>,
     count: std::rc::Rc<std::cell::Cell<u64>>,
     header: Vec<String>,
-    /// Index in the source row of each episode column.
-    indices: Vec<usize>,
+    /// Index in the source row of each episode column (None for a population-group
+    /// column the file does not have).
+    indices: Vec<Option<usize>>,
     record: csv::StringRecord,
 }
 
@@ -252,19 +253,44 @@ impl CsvSource {
             return Err(refuse_identifying_column(bad));
         }
         let mut indices = Vec::with_capacity(EXTRACT_COLUMNS.len());
-        for source in profile.source_columns() {
-            let idx = header
-                .iter()
-                .position(|h| h == source)
-                .ok_or_else(|| Refusal {
+        for (column, source) in EXTRACT_COLUMNS.iter().zip(profile.source_columns()) {
+            let Some(source) = source else {
+                indices.push(None);
+                continue;
+            };
+            let idx = header.iter().position(|h| h == source);
+            if idx.is_none() && !model::is_group_column(column) {
+                return Err(Refusal {
                     line: Some(1),
                     column: Some(source.to_string()),
                     message: format!(
                         "header has no column `{source}`, which profile {} needs",
                         profile.name
                     ),
-                })?;
+                });
+            }
             indices.push(idx);
+        }
+        if indices
+            .iter()
+            .zip(EXTRACT_COLUMNS)
+            .all(|(i, c)| i.is_none() || !model::is_group_column(c))
+        {
+            return Err(Refusal {
+                line: Some(1),
+                column: None,
+                message: format!(
+                    "header has neither an ethnicity column nor an Indigenous status column \
+                     ({}), which profile {} needs: every organisation reports one",
+                    [model::col::ETHNICITY, model::col::INDIGENOUS_STATUS]
+                        .iter()
+                        .filter_map(|c| profile.source_of(c))
+                        .map(|c| format!("`{c}`"))
+                        .collect::<Vec<_>>()
+                        .join(" or "),
+                    profile.name
+                ),
+            });
         }
         Ok(CsvSource {
             reader,
@@ -311,7 +337,7 @@ impl RecordSource for CsvSource {
             let values = self
                 .indices
                 .iter()
-                .map(|&i| blank_to_none(&self.record[i]))
+                .map(|i| i.and_then(|i| blank_to_none(&self.record[i])))
                 .collect();
             return Ok(Some(Item::Record(RawRecord { line, values })));
         }
@@ -325,7 +351,8 @@ impl RecordSource for CsvSource {
 struct JsonlSource {
     reader: BufReader<Bounded<File>>,
     count: std::rc::Rc<std::cell::Cell<u64>>,
-    paths: Vec<String>,
+    /// Dotted path of each episode column (None for one the profile does not map).
+    paths: Vec<Option<String>>,
     line: u64,
     buf: String,
 }
@@ -437,7 +464,11 @@ impl RecordSource for JsonlSource {
             let values = self
                 .paths
                 .iter()
-                .map(|p| lookup(&map, p).and_then(scalar_text))
+                .map(|p| {
+                    p.as_ref()
+                        .and_then(|p| lookup(&map, p))
+                        .and_then(scalar_text)
+                })
                 .collect();
             return Ok(Some(Item::Record(RawRecord { line, values })));
         }

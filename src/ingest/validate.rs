@@ -7,7 +7,8 @@ use chrono_tz::Tz;
 use super::profile::{Profile, TimestampStyle, is_canonical_code};
 use super::source::RawRecord;
 use crate::model::{
-    self, AuthorisedBy, EXTRACT_COLUMNS, Ethnicity, Practice, Reason, Setting, Sex, col,
+    self, AuthorisedBy, EXTRACT_COLUMNS, Ethnicity, GroupCodeSet, IndigenousStatus, Jurisdiction,
+    Practice, Reason, Setting, Sex, col,
 };
 
 /// Why a row was rejected (stored as the `reason` of the `rejections` table).
@@ -21,6 +22,9 @@ pub enum RejectReason {
     BadNumber,
     MalformedRecord,
     DuplicateEpisodeId,
+    /// A population group in the other jurisdiction's code set (NZ ethnicity on an
+    /// Australian row, or Indigenous status on a New Zealand one).
+    WrongCodeSet,
 }
 
 impl RejectReason {
@@ -35,6 +39,7 @@ impl RejectReason {
             RejectReason::BadNumber => "bad_number",
             RejectReason::MalformedRecord => "malformed_record",
             RejectReason::DuplicateEpisodeId => "duplicate_episode_id",
+            RejectReason::WrongCodeSet => "wrong_code_set",
         }
     }
 }
@@ -64,7 +69,10 @@ pub struct Episode {
     pub age_band: String,
     pub minor: bool,
     pub sex: Sex,
-    pub ethnicity: Ethnicity,
+    /// NZ organisations' prioritised ethnicity (None in Australia).
+    pub ethnicity: Option<Ethnicity>,
+    /// Australian organisations' Indigenous status (None in New Zealand).
+    pub indigenous_status: Option<IndigenousStatus>,
     pub legal_status: String,
     pub authorised_by: AuthorisedBy,
     pub emergency: bool,
@@ -77,6 +85,8 @@ pub struct Episode {
 /// Validates records of one file for one organisation.
 pub struct Validator<'a> {
     profile: &'a Profile,
+    /// None until a row names the organisation; such a row is refused for that.
+    jurisdiction: Option<Jurisdiction>,
     tz: Tz,
 }
 
@@ -91,9 +101,14 @@ fn idx(column: &str) -> usize {
 }
 
 impl<'a> Validator<'a> {
-    /// A validator for records of an organisation whose local time zone is `tz`.
-    pub fn new(profile: &'a Profile, tz: Tz) -> Self {
-        Validator { profile, tz }
+    /// A validator for records of an organisation of `jurisdiction`, whose time zone
+    /// and population-group code set that decides.
+    pub fn new(profile: &'a Profile, jurisdiction: Option<Jurisdiction>) -> Self {
+        Validator {
+            profile,
+            jurisdiction,
+            tz: jurisdiction.map_or(chrono_tz::UTC, Jurisdiction::time_zone),
+        }
     }
 
     fn reject(
@@ -108,7 +123,7 @@ impl<'a> Validator<'a> {
             .map(|v| v.chars().take(MAX_VALUE_CHARS).collect());
         RowRejection {
             line: rec.line,
-            column: Some(self.profile.columns[column].clone()),
+            column: Some(self.profile.source_of(column).unwrap_or(column).to_string()),
             value,
             reason,
             message,
@@ -234,7 +249,40 @@ impl<'a> Validator<'a> {
         let age_band = self.code(rec, col::AGE_BAND)?;
         let minor = self.boolean(rec, col::MINOR)?;
         let sex = Sex::parse(&self.code(rec, col::SEX)?).expect("checked code");
-        let ethnicity = Ethnicity::parse(&self.code(rec, col::ETHNICITY)?).expect("checked code");
+        let Some(jurisdiction) = self.jurisdiction else {
+            return Err(self.reject(
+                rec,
+                col::ORG_CODE,
+                RejectReason::MissingValue,
+                "`org_code` is required".into(),
+            ));
+        };
+        let code_set = jurisdiction.group_code_set();
+        let other = code_set.other_column();
+        if rec.values[idx(other)].is_some() {
+            return Err(self.reject(
+                rec,
+                other,
+                RejectReason::WrongCodeSet,
+                format!(
+                    "{jurisdiction} organisations report {}, not `{other}`",
+                    code_set.describe()
+                ),
+            ));
+        }
+        let (ethnicity, indigenous_status) = match code_set {
+            GroupCodeSet::Ethnicity => (
+                Some(Ethnicity::parse(&self.code(rec, col::ETHNICITY)?).expect("checked code")),
+                None,
+            ),
+            GroupCodeSet::IndigenousStatus => (
+                None,
+                Some(
+                    IndigenousStatus::parse(&self.code(rec, col::INDIGENOUS_STATUS)?)
+                        .expect("checked code"),
+                ),
+            ),
+        };
         let legal_status = self.code(rec, col::LEGAL_STATUS)?;
         let authorised_by =
             AuthorisedBy::parse(&self.code(rec, col::AUTHORISED_BY)?).expect("checked code");
@@ -269,6 +317,7 @@ impl<'a> Validator<'a> {
             minor,
             sex,
             ethnicity,
+            indigenous_status,
             legal_status,
             authorised_by,
             emergency,

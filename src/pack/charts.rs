@@ -37,6 +37,16 @@ fn is_org_level(panel: &Panel) -> bool {
     panel.params.get("level").map(String::as_str) == Some("org")
 }
 
+/// The panels of `dashboard` a breakout shows: all of its group's dashboard; of a
+/// context dashboard only the collaborative's (one organisation's chart, such as the
+/// equity dashboard's Australian service panels, is no breakout's).
+pub fn breakout_panels(dashboard: &Dashboard, of_group: bool) -> impl Iterator<Item = &Panel> {
+    dashboard
+        .panels
+        .iter()
+        .filter(move |p| of_group || !is_org_level(p))
+}
+
 /// Only the group's members, in an organisation-level table.
 fn keep_members(shown: &mut Shown, panel: &Panel, labels: &[String]) {
     if !is_org_level(panel) {
@@ -98,7 +108,7 @@ pub async fn sections<'a>(
             g.clear();
         }
         let mut panels = Vec::new();
-        for panel in &d.panels {
+        for panel in breakout_panels(d, of_group) {
             let choices = if is_org_level(panel) {
                 &every_group
             } else {

@@ -126,8 +126,8 @@ fn stem(n: usize, dashboard: &str, panel: &str) -> String {
 pub fn chart_refs(dashboards: &Dashboards) -> Vec<ChartRef> {
     charts::DASHBOARDS
         .iter()
-        .filter_map(|(id, _)| dashboards.get(id))
-        .flat_map(|d| d.panels.iter().map(move |p| (d, p)))
+        .filter_map(|&(id, of_group)| dashboards.get(id).map(|d| (d, of_group)))
+        .flat_map(|(d, of_group)| charts::breakout_panels(d, of_group).map(move |p| (d, p)))
         .enumerate()
         .map(|(i, (d, p))| ChartRef {
             page: i + 2,

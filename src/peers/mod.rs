@@ -173,10 +173,11 @@ pub fn by_size(profiles: &[OrgProfile], config: &PeersConfig) -> Vec<Group> {
 }
 
 /// Tags named in the programme's shared challenges, with how a group name says them.
-const TAG_WORDS: [(&str, &str); 5] = [
+const TAG_WORDS: [(&str, &str); 6] = [
     ("forensic_unit", "forensic units"),
     ("youth_unit", "youth units"),
     ("high_maori_share", "high Māori share"),
+    ("high_indigenous_share", "high Indigenous share"),
     ("rural", "rural"),
     ("idccr_service", "ID(CCR) services"),
 ];

@@ -42,8 +42,9 @@ pub use super::thresholds::{FEW_BED_DAYS, SMALL};
 pub const COMPLEMENTARY: &str = "complementary";
 
 /// Dimensions whose values add up to a total someone can see.
-const MARGINS: [&str; 6] = [
+const MARGINS: [&str; 7] = [
     "ethnicity",
+    "indigenous_status",
     "org_code",
     "practice",
     "age_band",

@@ -23,13 +23,14 @@ use super::thresholds::{
 
 /// Columns that say what a row is about. Any other column (a flag such as
 /// `extract_received`, a rule's wording) never splits a margin.
-pub const DIMENSIONS: [&str; 10] = [
+pub const DIMENSIONS: [&str; 11] = [
     "jurisdiction",
     "org_code",
     "peer_group",
     "period",
     "practice",
     "ethnicity",
+    "indigenous_status",
     "age_band",
     "sex",
     "setting",
@@ -37,9 +38,10 @@ pub const DIMENSIONS: [&str; 10] = [
 ];
 
 /// Dimensions other than who and when, matched value for value (`all` is every value).
-const OTHER: [&str; 6] = [
+const OTHER: [&str; 7] = [
     "practice",
     "ethnicity",
+    "indigenous_status",
     "age_band",
     "sex",
     "setting",

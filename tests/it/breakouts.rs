@@ -621,7 +621,7 @@ fn the_moderator_condenses_answers_and_publishes_and_the_advisor_reads_it() {
         format!("/sessions/{session}/groups/{group_b}/pack.pdf")
     );
     let charts = b["charts"].as_array().unwrap();
-    assert_eq!(charts.len(), 7);
+    assert_eq!(charts.len(), 8);
     assert_eq!(
         charts[0],
         json!({"page": 2, "title": "Members: seclusion events per 1,000 bed days, latest financial year", "file": "01-peer-group-members"})

@@ -375,10 +375,10 @@ fn a_bad_rule_file_is_refused_with_its_name() {
 async fn compliance_by_org_counts_through_the_lake() {
     let f = Fixture::new();
     f.ingest_reference().await;
-    let header = crate::fixture::CANONICAL_HEADER;
+    let header = crate::fixture::AU_HEADER;
     let line = |id: &str, person: &str, start: &str, end: &str, gap: &str| {
         format!(
-            "QTS,{id},{person},QTS-W1,adult_inpatient,seclusion,{start},{end},30-34,false,male,european,mha_tso,authorised_doctor,false,{gap},harm_to_others"
+            "QTS,{id},{person},QTS-W1,adult_inpatient,seclusion,{start},{end},30-34,false,male,neither,mha_tso,authorised_doctor,false,{gap},harm_to_others"
         )
     };
     let text = [
@@ -454,9 +454,9 @@ async fn compliance_by_org_counts_through_the_lake() {
 async fn findings_are_kept_per_lake_version_and_reused() {
     let f = Fixture::new();
     f.ingest_reference().await;
-    let header = crate::fixture::CANONICAL_HEADER;
+    let header = crate::fixture::AU_HEADER;
     let text = format!(
-        "{header}\nQTS,Q1,P1,QTS-W1,adult_inpatient,seclusion,2024-03-05T10:00:00+10:00,2024-03-05T14:00:00+10:00,30-34,false,male,european,mha_tso,authorised_doctor,false,15,harm_to_others\n"
+        "{header}\nQTS,Q1,P1,QTS-W1,adult_inpatient,seclusion,2024-03-05T10:00:00+10:00,2024-03-05T14:00:00+10:00,30-34,false,male,neither,mha_tso,authorised_doctor,false,15,harm_to_others\n"
     );
     let file = f.write("in/QTS/QTS_2024-03.csv", &text);
     f.ingest(&[&file]).await;

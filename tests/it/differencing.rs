@@ -34,7 +34,14 @@ const SECRET: [&str; 3] = ["<6", "complementary", "bed days < 100"];
 
 /// Dimensions matched value for value, `all` (or absent) meaning every value. A table
 /// panel may show a rule's wording in place of its id.
-const DIMS: [&str; 5] = ["practice", "ethnicity", "rule_id", "rule", "age_band"];
+const DIMS: [&str; 6] = [
+    "practice",
+    "ethnicity",
+    "indigenous_status",
+    "rule_id",
+    "rule",
+    "age_band",
+];
 
 /// One served row: the indicator, the grouping it ran under and its cells.
 struct Served {

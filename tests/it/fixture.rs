@@ -12,6 +12,10 @@ use tempfile::TempDir;
 
 pub const CANONICAL_HEADER: &str = "org_code,episode_id,person_key,unit_code,setting,practice,start_time,end_time,age_band,minor,sex,ethnicity,legal_status,authorised_by,emergency,max_obs_gap_min,reason";
 
+/// The canonical header as an Australian service writes it: Indigenous status in place
+/// of New Zealand's prioritised ethnicity.
+pub const AU_HEADER: &str = "org_code,episode_id,person_key,unit_code,setting,practice,start_time,end_time,age_band,minor,sex,indigenous_status,legal_status,authorised_by,emergency,max_obs_gap_min,reason";
+
 /// A canonical CSV row for organisation TST with the given id, person, practice,
 /// start, end and ethnicity; other fields fixed.
 pub fn row(

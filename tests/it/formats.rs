@@ -74,7 +74,7 @@ async fn coded_collection_layout_maps_codes_and_local_time() {
 async fn vendor_json_lines_with_nested_objects() {
     let f = Fixture::new();
     f.ingest_reference().await;
-    let line = r#"{"facility":{"org":"QTS","unit":"QTS-A"},"event":{"id":"J1","setting":"adult_inpatient","type":"mechanical_restraint","start":"2024-03-01T00:00:00Z","end":"2024-03-01T00:40:00Z","emergency":true,"authorised_by":"practitioner_in_charge","reason":"harm_to_self","max_observation_gap_minutes":20},"patient":{"key":"K7","age_band":"15-19","minor":true,"sex":"another","ethnicity":"pacific","legal_status":"qld_treatment_authority"}}"#;
+    let line = r#"{"facility":{"org":"QTS","unit":"QTS-A"},"event":{"id":"J1","setting":"adult_inpatient","type":"mechanical_restraint","start":"2024-03-01T00:00:00Z","end":"2024-03-01T00:40:00Z","emergency":true,"authorised_by":"practitioner_in_charge","reason":"harm_to_self","max_observation_gap_minutes":20},"patient":{"key":"K7","age_band":"15-19","minor":true,"sex":"another","indigenous_status":"torres_strait_islander","legal_status":"qld_treatment_authority"}}"#;
     let file = f.write("in/QTS/QTS.jsonl", &format!("{line}\n\n"));
     let profiles = f.path("profiles");
     std::fs::create_dir_all(&profiles).unwrap();
@@ -113,8 +113,16 @@ async fn vendor_json_lines_with_nested_objects() {
         &pretty(&f.sql(EPISODE_COLUMNS, None).await),
         &[
             EPISODE_HEADER,
-            "| QTS      | J1         | K7         | QTS-A     | adult_inpatient | mechanical_restraint | 2024-03-01T00:00:00Z | 2024-03-01T00:40:00Z | 15-19    | true  | another | pacific   | qld_treatment_authority | practitioner_in_charge | true      | 20              | harm_to_self | QLD          | 2024-03 |",
+            "| QTS      | J1         | K7         | QTS-A     | adult_inpatient | mechanical_restraint | 2024-03-01T00:00:00Z | 2024-03-01T00:40:00Z | 15-19    | true  | another |           | qld_treatment_authority | practitioner_in_charge | true      | 20              | harm_to_self | QLD          | 2024-03 |",
         ],
+    );
+    // A Queensland row carries Indigenous status, not ethnicity.
+    assert_eq!(
+        crate::fixture::cells(
+            &f.sql("SELECT ethnicity, indigenous_status FROM episodes", None)
+                .await
+        ),
+        [["", "torres_strait_islander"]]
     );
 }
 

@@ -128,7 +128,7 @@ fn read_all(dir: &Path, bytes: &[u8], profile: &ako::ingest::profile::Profile) -
         Ok(r) => r,
         Err(_) => return (0, 0, true),
     };
-    let validator = Validator::new(profile, chrono_tz::Pacific::Auckland);
+    let validator = Validator::new(profile, Some(ako::model::Jurisdiction::Nz));
     let (mut records, mut rejected) = (0, 0);
     loop {
         match reader.next_item() {

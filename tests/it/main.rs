@@ -12,6 +12,7 @@ mod formats;
 mod fuzz;
 mod ideas;
 mod indicators;
+mod indigenous;
 mod packs;
 mod peers;
 mod periods;

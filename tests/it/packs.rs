@@ -159,7 +159,7 @@ fn a_pack_per_group_holds_every_chart_reproducibly_by_peer_code_at_the_pinned_ve
         let (a, b) = (one.join(&folder), two.join(&folder));
         let manifest: Value =
             serde_json::from_slice(&std::fs::read(a.join("pack.json")).unwrap()).unwrap();
-        // The session's pinned version, and the seven charts of the two dashboards.
+        // The session's pinned version, and the eight charts of the two dashboards.
         assert_eq!(manifest["lake_version"], s["lake_version"]);
         assert_eq!(manifest["session"], "Hui <&> o te raumati");
         assert_eq!(manifest["group"], name);
@@ -177,7 +177,8 @@ fn a_pack_per_group_holds_every_chart_reproducibly_by_peer_code_at_the_pinned_ve
                 "ratio",
                 "dsr",
                 "headline-by-ethnicity",
-                "headline-ratio"
+                "headline-ratio",
+                "indigenous-ratio"
             ]
         );
         // Every chart as SVG and PNG with its data as CSV, and the PDF: a cover and a
@@ -298,7 +299,7 @@ fn a_packs_csv_is_the_dashboards_csv_for_the_same_audience() {
         assert_eq!(packed, served.text(), "{}", c["panel"]);
         compared += 1;
     }
-    assert_eq!(compared, 4);
+    assert_eq!(compared, 5);
     // Only the group asked for.
     assert_eq!(files(out.path()).len(), 1);
 }
@@ -342,7 +343,7 @@ fn the_pack_pdf_follows_the_breakout_pages_role_matrix_and_its_text_is_text() {
     }
     for (who, pdf) in &pdfs {
         let pages = pdf_pages(pdf);
-        assert_eq!(pages.len(), 8, "{who}: a cover and seven charts");
+        assert_eq!(pages.len(), 9, "{who}: a cover and eight charts");
         // The cover says what the pack is; each chart page its title, period and version.
         assert!(
             pages[0].contains("Breakout group: A"),

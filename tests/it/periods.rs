@@ -190,7 +190,7 @@ fn the_headline_works_by_quarter_and_financial_year() {
             .skip(1)
             .map(|l| l.split(',').collect::<Vec<_>>())
             .filter(|f| nz.contains(f[0]) && f[1] == period && f[2] == "maori")
-            .map(|f| f[3].parse::<f64>().unwrap())
+            .map(|f| f[4].parse::<f64>().unwrap())
             .sum()
     };
     let monthly = query("pct_inpatients_secluded", &["level=national"]);

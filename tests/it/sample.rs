@@ -116,7 +116,12 @@ async fn the_whole_sample_ingests_without_losing_a_row() {
         .collect();
     assert_eq!(
         profiles,
-        BTreeSet::from(["canonical", "nz_collection", "vendor_jsonl"])
+        BTreeSet::from([
+            "au_collection",
+            "canonical",
+            "nz_collection",
+            "vendor_jsonl"
+        ])
     );
 
     // every kind of bad row the generator makes is in the rejections table
