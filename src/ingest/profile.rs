@@ -267,3 +267,64 @@ fn distinct_sources(p: &Profile) -> usize {
     cols.dedup();
     cols.len()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(group_columns: &str) -> Result<Profile, ProfileError> {
+        let columns: String = EXTRACT_COLUMNS
+            .iter()
+            .filter(|c| !model::is_group_column(c))
+            .map(|c| format!("{c} = \"{c}\"\n"))
+            .collect();
+        Profile::from_toml(
+            &format!(
+                "name = \"t\"\nformat = \"csv\"\ntimestamps = {{ style = \"rfc3339\" }}\n\n\
+                 [columns]\n{columns}{group_columns}"
+            ),
+            Path::new("t.toml"),
+        )
+    }
+
+    fn header(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_profile_maps_the_population_group_column_its_organisations_report() {
+        let e = profile("").unwrap_err().to_string();
+        assert!(
+            e.contains("no source column for `ethnicity` or `indigenous_status`"),
+            "{e}"
+        );
+        assert!(profile("ethnicity = \"ETH\"\n").is_ok());
+        assert!(profile("indigenous_status = \"ATSI\"\n").is_ok());
+        // Mapping both, a file matches with either column, not with neither.
+        let both = profile("ethnicity = \"ETH\"\nindigenous_status = \"ATSI\"\n").unwrap();
+        let rest: Vec<&str> = EXTRACT_COLUMNS
+            .iter()
+            .copied()
+            .filter(|c| !model::is_group_column(c))
+            .collect();
+        let with = |extra: &str| header(&[rest.as_slice(), &[extra]].concat());
+        assert!(both.matches(&with("ETH")));
+        assert!(both.matches(&with("ATSI")));
+        assert!(!both.matches(&with("other")));
+    }
+
+    #[test]
+    fn indigenous_status_codes_are_the_abs_standard_ones() {
+        for code in [
+            "aboriginal",
+            "torres_strait_islander",
+            "both",
+            "neither",
+            "not_stated",
+        ] {
+            assert!(is_canonical_code(col::INDIGENOUS_STATUS, code), "{code}");
+        }
+        assert!(!is_canonical_code(col::INDIGENOUS_STATUS, "maori"));
+        assert!(!is_canonical_code(col::ETHNICITY, "aboriginal"));
+    }
+}

@@ -514,3 +514,37 @@ fn a_queensland_leader_sees_their_own_indigenous_comparison() {
         assert!(!html.contains(other), "the page names {other}");
     }
 }
+
+#[test]
+fn query_list_finds_the_indigenous_indicators_by_name_and_title() {
+    let out = crate::fixture::ako()
+        .args(["query", "--list", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let titles: Vec<(&str, &str)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["name"].as_str().unwrap(), i["title"].as_str().unwrap()))
+        .filter(|(n, _)| n.contains("indigenous"))
+        .collect();
+    assert_eq!(
+        titles.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+        [
+            "indigenous_people_secluded_per_100000",
+            "indigenous_rate_ratio",
+            "indigenous_status_not_stated"
+        ]
+    );
+    assert!(
+        titles
+            .iter()
+            .all(|(_, t)| t.contains("Indigenous") && t.contains("Australia"))
+    );
+}
