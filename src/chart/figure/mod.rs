@@ -534,6 +534,74 @@ mod tests {
     }
 
     #[test]
+    fn a_ratio_per_jurisdiction_names_each_and_a_line_without_values_is_not_drawn() {
+        let c = catalog();
+        let ratio = c.get("indigenous_rate_ratio").unwrap();
+        let mut t = two_years();
+        t.columns[0] = "jurisdiction".into();
+        for r in &mut t.rows {
+            r[0] = Cell::Text(
+                if r[0] == Cell::Text("A".into()) {
+                    "NSW"
+                } else {
+                    "QLD"
+                }
+                .into(),
+            );
+        }
+        let f = build(
+            &spec_of("jurisdiction"),
+            ratio,
+            &t,
+            None,
+            &Context::default(),
+        );
+        assert_eq!(
+            f.description,
+            "Latest rate ratio: NSW 9 (95% CI 8–10) in 2025; QLD 3 (95% CI 2–4) in 2025; 1 would mean equal rates. \
+             Hollow points mark periods the data cover only in part: 2025 has data for 6 of 12 months.",
+        );
+        // People whose status was not stated have a count and no rate: no line for them.
+        let rates = c.get("indigenous_people_secluded_per_100000").unwrap();
+        let mut t = two_years();
+        t.columns[0] = "indigenous_status".into();
+        for r in &mut t.rows {
+            if r[0] == Cell::Text("B".into()) {
+                r[0] = Cell::Text("not_stated".into());
+                r[3] = Cell::Null;
+                r[4] = Cell::Null;
+                r[5] = Cell::Null;
+                r[6] = Cell::Null;
+            } else {
+                r[0] = Cell::Text("indigenous".into());
+            }
+        }
+        let f = build(
+            &spec_of("indigenous_status"),
+            rates,
+            &t,
+            None,
+            &Context::default(),
+        );
+        let lines: Vec<&str> = f
+            .layers
+            .iter()
+            .filter_map(|l| match l {
+                Layer::Line { name: Some(n), .. } => Some(n.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(lines, ["Indigenous"]);
+    }
+
+    fn spec_of(series: &'static str) -> Spec<'static> {
+        Spec {
+            series: Some(series),
+            ..spec(ChartKind::EquityTrend)
+        }
+    }
+
+    #[test]
     fn a_part_periods_points_are_hollow_and_said_to_be() {
         let c = catalog();
         let ind = c.get("events_per_1000_bed_days").unwrap();

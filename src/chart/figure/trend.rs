@@ -112,11 +112,9 @@ pub(super) fn trend_model(
     } else {
         indicator.unit.as_str()
     };
-    figure.description = if latest_parts.is_empty() {
-        "No period has data to show.".into()
-    } else if ratio && latest_parts.len() > 1 {
-        // One ratio per line (a jurisdiction each): every one is named.
-        let parts: Vec<String> = latest_parts
+    // Each line's latest value: "Indigenous 128 (95% CI 89.3–178) in 2024/25".
+    let each_latest = || -> String {
+        latest_parts
             .iter()
             .map(|(s, p, v, lo, hi)| {
                 format!(
@@ -127,8 +125,14 @@ pub(super) fn trend_model(
                     pretty_period(p)
                 )
             })
-            .collect();
-        format!("Latest {unit}: {}; 1 would mean {equal}.", parts.join("; "))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    figure.description = if latest_parts.is_empty() {
+        "No period has data to show.".into()
+    } else if ratio && latest_parts.len() > 1 {
+        // One ratio per line (a jurisdiction each): every one is named.
+        format!("Latest {unit}: {}; 1 would mean {equal}.", each_latest())
     } else if ratio {
         let (_, p, v, lo, hi) = &latest_parts[0];
         let first = periods.iter().find_map(|q| {
@@ -153,19 +157,7 @@ pub(super) fn trend_model(
         }
         s
     } else {
-        let parts: Vec<String> = latest_parts
-            .iter()
-            .map(|(s, p, v, lo, hi)| {
-                format!(
-                    "{} {}{} in {}",
-                    words(s),
-                    v.map_or("–".into(), round),
-                    ci(*lo, *hi),
-                    pretty_period(p)
-                )
-            })
-            .collect();
-        format!("Latest {}: {}.", indicator.unit, parts.join("; "))
+        format!("Latest {}: {}.", indicator.unit, each_latest())
     };
     figure
 }
