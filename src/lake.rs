@@ -239,6 +239,37 @@ impl Lake {
             .map_err(delta(table))
     }
 
+    /// The lake version (the manifest's latest commit) from the names in its log alone,
+    /// without loading the table: what a server polls to learn whether an ingest made a
+    /// new version. A commit is its `NNNNNNNNNNNNNNNNNNNN.json` file, written whole (Delta's
+    /// put-if-absent), so the highest such name is the latest committed version.
+    pub fn head_version(&self) -> Result<Option<i64>, LakeError> {
+        let log = self.table_path(MANIFEST).join("_delta_log");
+        let entries = match std::fs::read_dir(&log) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(LakeError::Io { path: log, source }),
+        };
+        let mut latest = None;
+        for entry in entries {
+            let entry = entry.map_err(|source| LakeError::Io {
+                path: log.clone(),
+                source,
+            })?;
+            let name = entry.file_name();
+            let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".json")) else {
+                continue;
+            };
+            if stem.len() == 20
+                && stem.bytes().all(|b| b.is_ascii_digit())
+                && let Ok(v) = stem.parse::<i64>()
+            {
+                latest = latest.max(Some(v));
+            }
+        }
+        Ok(latest)
+    }
+
     /// The snapshot for `as_of`, or the latest one.
     pub async fn snapshot(&self, as_of: Option<&AsOf>) -> Result<Snapshot, LakeError> {
         let Some(mut manifest) = self.latest(MANIFEST).await? else {

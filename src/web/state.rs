@@ -141,6 +141,12 @@ impl AppState {
     /// Moves to the lake's newest version if an ingest made one; returns whether it did.
     /// Cached panels of older versions are dropped.
     pub async fn refresh(&self) -> Result<bool, WebError> {
+        // Polled every few seconds: the log's file names say whether anything changed,
+        // which costs a directory listing, not a table load and two queries.
+        let head = self.lake.head_version()?;
+        if head == self.current().source.lake_version {
+            return Ok(false);
+        }
         let latest = self.lake.snapshot(None).await?.lake_version;
         if latest == self.current().source.lake_version {
             return Ok(false);

@@ -296,3 +296,23 @@ async fn an_extract_whose_rows_are_all_rejected_replaces_nothing() {
         "March kept"
     );
 }
+
+#[tokio::test]
+async fn the_head_version_read_from_the_log_names_is_the_snapshots() {
+    let f = Fixture::new();
+    // No manifest yet: no version, as the snapshot says.
+    assert_eq!(f.lake().head_version().unwrap(), None);
+    assert_eq!(f.snapshot(None).await.lake_version, None);
+    f.ingest_reference().await;
+    let after_reference = f.snapshot(None).await.lake_version;
+    assert_eq!(f.lake().head_version().unwrap(), after_reference);
+    let file = f.canonical("in/TST/TST_2024-03.csv", &march(&[("E1", "P1")]));
+    let report = f.ingest(&[&file]).await;
+    let head = f.lake().head_version().unwrap();
+    assert_eq!(head, report[0].lake_version);
+    assert_eq!(head, f.snapshot(None).await.lake_version);
+    assert!(head > after_reference);
+    // A re-ingest that changes nothing commits nothing.
+    f.ingest(&[&file]).await;
+    assert_eq!(f.lake().head_version().unwrap(), head);
+}
