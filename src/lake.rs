@@ -20,6 +20,7 @@ use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::Expr;
 use datafusion::prelude::{ParquetReadOptions, SessionContext, col, lit};
+use deltalake::operations::write::SchemaMode;
 use deltalake::parquet::basic::{Compression, ZstdLevel};
 use deltalake::parquet::file::properties::WriterProperties;
 use deltalake::protocol::SaveMode;
@@ -387,8 +388,12 @@ impl Lake {
         partition_by: &[&str],
     ) -> Result<i64, LakeError> {
         let url = self.table_url(table)?;
+        let incoming = match &input {
+            WriteInput::Batches(batches) => batches.first().map(|b| b.schema()),
+            WriteInput::Staged { schema, .. } => Some(schema.clone()),
+        };
         let (dt, exists) = match self.latest(table).await? {
-            Some(dt) => (dt, true),
+            Some(dt) => (relax_required(table, dt, incoming.as_deref()).await?, true),
             // Built without loading: opening a folder with no log is an error to the kernel.
             None => (
                 DeltaTableBuilder::from_url(url)
@@ -436,12 +441,22 @@ impl Lake {
         } else {
             builder.with_partition_columns(partition_by.iter().copied())
         };
+        // A table written by an earlier ako may lack a column added since (as
+        // `indigenous_status` was) or hold one as required that is now nullable: new rows
+        // merge into its schema, and a table replaced whole takes the new one. Only
+        // additions and relaxations arise here; Delta refuses a changed type either way.
         let builder = match (mode, exists) {
-            (WriteMode::Append, _) | (_, false) => builder.with_save_mode(SaveMode::Append),
+            (_, false) => builder.with_save_mode(SaveMode::Append),
+            (WriteMode::Append, true) => builder
+                .with_save_mode(SaveMode::Append)
+                .with_schema_mode(SchemaMode::Merge),
             (WriteMode::ReplaceWhere(predicate), true) => builder
                 .with_save_mode(SaveMode::Overwrite)
-                .with_replace_where(predicate),
-            (WriteMode::Overwrite, true) => builder.with_save_mode(SaveMode::Overwrite),
+                .with_replace_where(predicate)
+                .with_schema_mode(SchemaMode::Merge),
+            (WriteMode::Overwrite, true) => builder
+                .with_save_mode(SaveMode::Overwrite)
+                .with_schema_mode(SchemaMode::Overwrite),
         };
         let written = builder.await.map_err(delta(table))?;
         Ok(version_of(&written))
@@ -506,6 +521,43 @@ impl Lake {
 
 /// A table's loaded version as ako stores versions (i64; Delta's are u64 but never
 /// approach i64::MAX).
+/// A column the table holds as required that new rows may leave empty (`ethnicity`,
+/// once Australian rows carry Indigenous status instead) is made nullable first, with
+/// Delta's `DROP NOT NULL`: merging schemas adds columns but keeps a column's `NOT NULL`.
+async fn relax_required(
+    name: &str,
+    mut table: DeltaTable,
+    incoming: Option<&datafusion::arrow::datatypes::Schema>,
+) -> Result<DeltaTable, LakeError> {
+    let Some(incoming) = incoming else {
+        return Ok(table);
+    };
+    let required: Vec<String> = {
+        let snapshot = table.snapshot().map_err(delta(name))?;
+        let schema = snapshot.schema();
+        incoming
+            .fields()
+            .iter()
+            .filter(|f| f.is_nullable())
+            .filter(|f| {
+                schema
+                    .field(f.name())
+                    .is_some_and(|existing| !existing.is_nullable())
+            })
+            .map(|f| f.name().clone())
+            .collect()
+    };
+    for column in required {
+        tracing::info!(table = name, column, "making a required column nullable");
+        table = table
+            .drop_column_not_null()
+            .with_column(column)
+            .await
+            .map_err(delta(name))?;
+    }
+    Ok(table)
+}
+
 fn version_of(table: &DeltaTable) -> i64 {
     table.version().map_or(-1, |v| v as i64)
 }

@@ -13,6 +13,7 @@ mod fuzz;
 mod ideas;
 mod indicators;
 mod indigenous;
+mod migration;
 mod packs;
 mod peers;
 mod periods;
