@@ -19,7 +19,7 @@ use datafusion::arrow::datatypes::{Int64Type, SchemaRef};
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::Expr;
-use datafusion::prelude::{ParquetReadOptions, SessionContext, col, lit};
+use datafusion::prelude::{ParquetReadOptions, SessionContext, col, ident, lit};
 use deltalake::operations::write::SchemaMode;
 use deltalake::parquet::basic::{Compression, ZstdLevel};
 use deltalake::parquet::file::properties::WriterProperties;
@@ -486,7 +486,7 @@ impl Lake {
             match snapshot.tables.get(&path) {
                 Some(&version) => {
                     let table = self.at_version(&path, version).await?;
-                    register_delta(&ctx, &sql_name, &table).await?;
+                    register_as_now(&ctx, &sql_name, &table, &schema).await?;
                 }
                 None => {
                     let empty = MemTable::try_new(schema, vec![vec![]])?;
@@ -560,6 +560,39 @@ async fn relax_required(
 
 fn version_of(table: &DeltaTable) -> i64 {
     table.version().map_or(-1, |v| v as i64)
+}
+
+/// Registers `table` as `name` with every column of `schema`, today's: one a version was
+/// written without (before `indigenous_status` existed) reads as nulls, so that every
+/// query in `queries/` plans on every version a session may have pinned.
+async fn register_as_now(
+    ctx: &SessionContext,
+    name: &str,
+    table: &DeltaTable,
+    schema: &SchemaRef,
+) -> Result<(), LakeError> {
+    table
+        .update_datafusion_session(&ctx.state())
+        .map_err(delta(name))?;
+    let provider = table.table_provider().await.map_err(LakeError::from)?;
+    let held = provider.schema();
+    let missing: Vec<_> = schema
+        .fields()
+        .iter()
+        .filter(|f| held.field_with_name(f.name()).is_err())
+        .collect();
+    if missing.is_empty() {
+        ctx.register_table(name, provider)?;
+        return Ok(());
+    }
+    let mut columns: Vec<Expr> = held.fields().iter().map(|f| ident(f.name())).collect();
+    for f in missing {
+        let null = datafusion::scalar::ScalarValue::try_from(f.data_type())?;
+        columns.push(lit(null).alias(f.name()));
+    }
+    let view = ctx.read_table(provider)?.select(columns)?.into_view();
+    ctx.register_table(name, view)?;
+    Ok(())
 }
 
 async fn register_delta(

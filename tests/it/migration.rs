@@ -170,6 +170,7 @@ async fn a_lake_from_before_indigenous_status_takes_new_extracts_and_reads_as_be
     );
     // Reference tables in today's files (organisations, activity, submissions) replace
     // whatever was there; then a New Zealand and a Queensland extract.
+    let before = f.snapshot(None).await.lake_version.expect("a version");
     for report in f.ingest_reference().await {
         assert_eq!(report.error, None, "{report:?}");
     }
@@ -226,4 +227,27 @@ async fn a_lake_from_before_indigenous_status_takes_new_extracts_and_reads_as_be
             ["TST", "maori", "", "1000"]
         ]
     );
+    // The version from before reads as it was, with today's columns (a session may have
+    // pinned it): the new column is empty there and every indicator plans.
+    let then = cells(
+        &f.sql(
+            "SELECT episode_id, ethnicity, indigenous_status FROM episodes",
+            Some(ako::lake::AsOf::Version(before)),
+        )
+        .await,
+    );
+    assert_eq!(then, [["OLD1", "maori", ""]]);
+    let at = before.to_string();
+    for indicator in [
+        "indigenous_rate_ratio",
+        "maori_rate_ratio",
+        "people_secluded_dsr",
+    ] {
+        let out = f.cli_query(&[indicator, "--as-of", &at, "--format", "json"]);
+        assert!(
+            out.status.success(),
+            "{indicator}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
