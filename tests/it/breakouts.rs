@@ -687,10 +687,10 @@ fn the_breakout_page_shows_the_group_by_peer_code_with_its_charts_and_escaped_no
         "members",
         "over-3-hours",
         "groups",
-        "ratio",
-        "dsr",
+        "maori-ratio",
+        "maori-dsr",
         "headline-by-ethnicity",
-        "headline-ratio",
+        "maori-headline-ratio",
     ] {
         assert!(html.contains(&format!("id=\"panel-{id}\"")), "panel {id}");
     }

@@ -491,7 +491,7 @@ fn a_queensland_leader_sees_their_own_indigenous_comparison() {
         "{description}"
     );
     // New Zealand's panels stay New Zealand's: Māori : non-Māori, national, NZ only.
-    let nz = panel("ratio", "");
+    let nz = panel("maori-ratio", "");
     assert!(
         nz["rows"]
             .as_array()

@@ -174,10 +174,10 @@ fn a_pack_per_group_holds_every_chart_reproducibly_by_peer_code_at_the_pinned_ve
                 "members",
                 "over-3-hours",
                 "groups",
-                "ratio",
-                "dsr",
+                "maori-ratio",
+                "maori-dsr",
                 "headline-by-ethnicity",
-                "headline-ratio",
+                "maori-headline-ratio",
                 "indigenous-ratio"
             ]
         );
