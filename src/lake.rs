@@ -519,8 +519,6 @@ impl Lake {
     }
 }
 
-/// A table's loaded version as ako stores versions (i64; Delta's are u64 but never
-/// approach i64::MAX).
 /// A column the table holds as required that new rows may leave empty (`ethnicity`,
 /// once Australian rows carry Indigenous status instead) is made nullable first, with
 /// Delta's `DROP NOT NULL`: merging schemas adds columns but keeps a column's `NOT NULL`.
@@ -558,6 +556,8 @@ async fn relax_required(
     Ok(table)
 }
 
+/// A table's loaded version as ako stores versions (i64; Delta's are u64 but never
+/// approach i64::MAX).
 fn version_of(table: &DeltaTable) -> i64 {
     table.version().map_or(-1, |v| v as i64)
 }
@@ -571,10 +571,7 @@ async fn register_as_now(
     table: &DeltaTable,
     schema: &SchemaRef,
 ) -> Result<(), LakeError> {
-    table
-        .update_datafusion_session(&ctx.state())
-        .map_err(delta(name))?;
-    let provider = table.table_provider().await.map_err(LakeError::from)?;
+    let provider = delta_provider(ctx, name, table).await?;
     let held = provider.schema();
     let missing: Vec<_> = schema
         .fields()
@@ -600,10 +597,18 @@ async fn register_delta(
     name: &str,
     table: &DeltaTable,
 ) -> Result<(), LakeError> {
+    ctx.register_table(name, delta_provider(ctx, name, table).await?)?;
+    Ok(())
+}
+
+/// `table` as a DataFusion table provider of `ctx`'s session.
+async fn delta_provider(
+    ctx: &SessionContext,
+    name: &str,
+    table: &DeltaTable,
+) -> Result<Arc<dyn datafusion::catalog::TableProvider>, LakeError> {
     table
         .update_datafusion_session(&ctx.state())
         .map_err(delta(name))?;
-    let provider = table.table_provider().await.map_err(LakeError::from)?;
-    ctx.register_table(name, provider)?;
-    Ok(())
+    table.table_provider().await.map_err(LakeError::from)
 }

@@ -181,6 +181,17 @@ impl Jurisdiction {
             Jurisdiction::Nsw | Jurisdiction::Qld => GroupCodeSet::IndigenousStatus,
         }
     }
+
+    /// Why its rows may not fill the other code set's column, as extracts and reference
+    /// tables are told.
+    pub fn wrong_code_set(self) -> String {
+        let code_set = self.group_code_set();
+        format!(
+            "{self} organisations report {}, not `{}`",
+            code_set.describe(),
+            code_set.other_column()
+        )
+    }
 }
 
 /// The 18 five-year age bands `00-04` … `80-84`, `85+`.

@@ -37,6 +37,21 @@ pub fn months(period: &str) -> Vec<String> {
     .unwrap_or_else(|| vec![period.to_string()])
 }
 
+/// The quarter a month (`YYYY-MM`) falls in: `2024-05` is `2024-Q2`.
+pub fn quarter_of(month: &str) -> String {
+    let m: u32 = month.get(5..7).and_then(|m| m.parse().ok()).unwrap_or(1);
+    format!("{}-Q{}", month.get(..4).unwrap_or(""), m.div_ceil(3))
+}
+
+/// The financial year (July to June) a month (`YYYY-MM`) falls in: `2024-07` and
+/// `2025-06` are both `2024/25`.
+pub fn financial_year_of(month: &str) -> String {
+    let y: i32 = month.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0);
+    let m: u32 = month.get(5..7).and_then(|m| m.parse().ok()).unwrap_or(1);
+    let first = if m >= 7 { y } else { y - 1 };
+    format!("{first}/{:02}", (first + 1) % 100)
+}
+
 /// How much of a period the data cover: the months of it within `span` (the first and
 /// last month the lake holds, `YYYY-MM`). `None` for a label that is not a period.
 pub fn coverage(period: &str, span: (&str, &str)) -> Option<Coverage> {
@@ -82,6 +97,19 @@ impl Coverage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_month_falls_in_its_quarter_and_financial_year() {
+        assert_eq!(quarter_of("2023-05"), "2023-Q2");
+        assert_eq!(quarter_of("2023-12"), "2023-Q4");
+        assert_eq!(financial_year_of("2024-07"), "2024/25");
+        assert_eq!(financial_year_of("2025-06"), "2024/25");
+        assert_eq!(financial_year_of("1999-08"), "1999/00");
+        for m in ["2024-07", "2025-06"] {
+            assert!(months(&financial_year_of(m)).contains(&m.to_string()));
+            assert!(months(&quarter_of(m)).contains(&m.to_string()));
+        }
+    }
 
     #[test]
     fn a_period_is_partial_where_the_data_begin_or_end_inside_it() {

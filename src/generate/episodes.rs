@@ -531,19 +531,7 @@ pub fn period_inpatients(sim: &Simulated) -> Vec<(String, Group, u64)> {
         e.0 += a.people;
         e.1 += a.admissions;
     }
-    let quarter = |m: &str| {
-        let q = m[5..7].parse::<u32>().unwrap_or(1).div_ceil(3);
-        format!("{}-Q{q}", &m[..4])
-    };
-    let financial_year = |m: &str| {
-        let y: i32 = m[..4].parse().unwrap_or(0);
-        let fy = if m[5..7].parse::<u32>().unwrap_or(1) >= 7 {
-            y + 1
-        } else {
-            y
-        };
-        format!("{}/{:02}", fy - 1, fy % 100)
-    };
+    use crate::period::{financial_year_of as financial_year, quarter_of as quarter};
     let year = |m: &str| m[..4].to_string();
     let mut secluded: BTreeMap<(Group, String), BTreeSet<&str>> = BTreeMap::new();
     for e in &sim.episodes {

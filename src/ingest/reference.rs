@@ -75,14 +75,7 @@ fn check_group(
 ) -> Result<(), (&'static str, String)> {
     let code_set = jurisdiction.group_code_set();
     if given.contains(&code_set.other_column()) {
-        return Err((
-            code_set.other_column(),
-            format!(
-                "{jurisdiction} organisations report {}, not `{}`",
-                code_set.describe(),
-                code_set.other_column()
-            ),
-        ));
+        return Err((code_set.other_column(), jurisdiction.wrong_code_set()));
     }
     if !given.contains(&code_set.column()) {
         return Err((

@@ -271,11 +271,8 @@ impl CsvSource {
             }
             indices.push(idx);
         }
-        if indices
-            .iter()
-            .zip(EXTRACT_COLUMNS)
-            .all(|(i, c)| i.is_none() || !model::is_group_column(c))
-        {
+        // Every other column is there, so what `matches` still asks is a group column.
+        if !profile.matches(&header) {
             return Err(Refusal {
                 line: Some(1),
                 column: None,

@@ -264,10 +264,7 @@ impl<'a> Validator<'a> {
                 rec,
                 other,
                 RejectReason::WrongCodeSet,
-                format!(
-                    "{jurisdiction} organisations report {}, not `{other}`",
-                    code_set.describe()
-                ),
+                jurisdiction.wrong_code_set(),
             ));
         }
         let (ethnicity, indigenous_status) = match code_set {

@@ -548,3 +548,28 @@ fn query_list_finds_the_indigenous_indicators_by_name_and_title() {
             .all(|(_, t)| t.contains("Indigenous") && t.contains("Australia"))
     );
 }
+
+#[tokio::test]
+async fn a_header_with_neither_population_group_column_is_refused_naming_both() {
+    let f = Fixture::new();
+    f.ingest_reference().await;
+    let header = crate::fixture::CANONICAL_HEADER.replace(",ethnicity,", ",");
+    let path = f.write(
+        "in/TST/TST_2024-03.csv",
+        &format!(
+            "{header}\nTST,E1,P1,TST-W1,adult_inpatient,seclusion,2024-03-05T10:00:00+13:00,2024-03-05T11:00:00+13:00,30-34,false,male,mha_s30,authorised_doctor,false,15,harm_to_others\n"
+        ),
+    );
+    let options = ako::ingest::IngestOptions {
+        profile: Some("canonical".into()),
+        ..Default::default()
+    };
+    let report = &f.ingest_with(&[&path], options).await[0];
+    assert_eq!(report.status, ako::ingest::Status::Refused, "{report:?}");
+    let error = report.error.as_deref().unwrap_or_default();
+    assert!(
+        error.contains("neither an ethnicity column nor an Indigenous status column")
+            && error.contains("`ethnicity` or `indigenous_status`"),
+        "{error}"
+    );
+}

@@ -267,7 +267,7 @@ fn one_series(table: &Table, highlight: Option<&str>) -> (Vec<usize>, String) {
             .and_then(|p| values.iter().find(|v| v.as_str() == p))
             .unwrap_or(&values[0])
             .clone();
-        let grouped = matches!(column, "org_code" | "ethnicity" | "indigenous_status");
+        let grouped = column == "org_code" || crate::model::is_group_column(column);
         if (values.len() > 1 || grouped) && pick != "all" {
             names.push(pick.clone());
         }
@@ -426,9 +426,9 @@ fn unit_label(table: &Table, r: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::spc_chart::quarter_of;
     use super::*;
     use crate::chart;
+    use crate::period::quarter_of;
     use crate::table::Cell;
 
     fn catalog() -> crate::catalog::Catalog {

@@ -334,7 +334,7 @@ pub(super) fn spc_layers(
         let month = date.get(..7).unwrap_or(date);
         if let Some(i) = periods.iter().position(|p| {
             p.as_str() == month
-                || (p.len() == 7 && p.contains("-Q") && quarter_of(month) == *p)
+                || (p.len() == 7 && p.contains("-Q") && crate::period::quarter_of(month) == *p)
                 || (p.len() == 4 && month.starts_with(p.as_str()))
         }) {
             let mut label: String = title.chars().take(38).collect();
@@ -449,9 +449,4 @@ pub(super) fn spc_sentence(d: &Drawn<'_>, indicator: &Indicator) -> String {
         },
         latest.cl.map_or("–".into(), round)
     )
-}
-
-pub(super) fn quarter_of(month: &str) -> String {
-    let m: u32 = month.get(5..7).and_then(|m| m.parse().ok()).unwrap_or(1);
-    format!("{}-Q{}", month.get(..4).unwrap_or(""), m.div_ceil(3))
 }
