@@ -594,6 +594,52 @@ mod tests {
         assert_eq!(lines, ["Indigenous"]);
     }
 
+    #[test]
+    fn a_change_idea_is_marked_in_the_period_that_holds_it_financial_years_too() {
+        let c = catalog();
+        let ind = c.get("events_per_1000_bed_days").unwrap();
+        let row = |period: &str, v: f64| {
+            vec![
+                Cell::Text("A".into()),
+                Cell::Text(period.into()),
+                Cell::Float(v * 10.0),
+                Cell::Float(10_000.0),
+                Cell::Float(v),
+            ]
+        };
+        let periods = [
+            "2020/21", "2021/22", "2022/23", "2023/24", "2024/25", "2025/26",
+        ];
+        let t = Table {
+            columns: ["org_code", "period", "numerator", "denominator", "value"]
+                .map(String::from)
+                .to_vec(),
+            rows: periods
+                .iter()
+                .enumerate()
+                .map(|(i, p)| row(p, 5.0 + i as f64 % 2.0))
+                .collect(),
+        };
+        let ctx = Context {
+            annotations: vec![("2023-09-01".into(), "Sensory room".into())],
+            ..Context::default()
+        };
+        let f = build(&spec(ChartKind::Spc), ind, &t, None, &ctx);
+        let marks: Vec<(f64, &str)> = f
+            .layers
+            .iter()
+            .filter_map(|l| match l {
+                Layer::Marker { x, label } => Some((*x, label.as_str())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            marks,
+            [(3.0, "Sensory room")],
+            "September 2023 is in 2023/24"
+        );
+    }
+
     fn spec_of(series: &'static str) -> Spec<'static> {
         Spec {
             series: Some(series),

@@ -332,11 +332,12 @@ pub(super) fn spc_layers(
     });
     for (date, title) in &ctx.annotations {
         let month = date.get(..7).unwrap_or(date);
-        if let Some(i) = periods.iter().position(|p| {
-            p.as_str() == month
-                || (p.len() == 7 && p.contains("-Q") && crate::period::quarter_of(month) == *p)
-                || (p.len() == 4 && month.starts_with(p.as_str()))
-        }) {
+        // The period whose months hold the idea's: a month, quarter, calendar or
+        // financial year alike.
+        if let Some(i) = periods
+            .iter()
+            .position(|p| crate::period::months(p).iter().any(|m| m == month))
+        {
             let mut label: String = title.chars().take(38).collect();
             if title.chars().count() > 38 {
                 label.push('…');
