@@ -18,8 +18,8 @@ use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{Int64Type, SchemaRef};
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
-use datafusion::logical_expr::Expr;
-use datafusion::prelude::{ParquetReadOptions, SessionContext, col, ident, lit};
+use datafusion::logical_expr::{Expr, LogicalPlan, Union};
+use datafusion::prelude::{ParquetReadOptions, SessionContext, ident, lit};
 use deltalake::operations::write::SchemaMode;
 use deltalake::parquet::basic::{Compression, ZstdLevel};
 use deltalake::parquet::file::properties::WriterProperties;
@@ -59,6 +59,8 @@ pub enum LakeError {
     NothingAsOf(String),
     #[error("`{0}` is neither a lake version (a whole number) nor a date (YYYY-MM-DD or RFC 3339)")]
     BadAsOf(String),
+    #[error("delta table {0}: a staged write was given no files")]
+    NothingStaged(String),
 }
 
 boxed_datafusion_error!(LakeError, LakeError::DataFusion);
@@ -119,13 +121,19 @@ pub enum WriteMode {
 /// Where a write's rows come from.
 pub enum WriteInput {
     Batches(Vec<RecordBatch>),
-    /// A Parquet file in the staging area, streamed by DataFusion: the rows passing
-    /// `filter`, projected to the table's `schema`.
+    /// Parquet files in the staging area, streamed by DataFusion as one input: each
+    /// file's rows passing its filter, projected to the table's `schema`.
     Staged {
-        path: PathBuf,
-        filter: Option<Expr>,
+        files: Vec<StagedFile>,
         schema: SchemaRef,
     },
+}
+
+/// One staged Parquet file of a [`WriteInput::Staged`].
+pub struct StagedFile {
+    pub path: PathBuf,
+    /// The rows to write; all when `None`.
+    pub filter: Option<Expr>,
 }
 
 /// Memory a write's DataFusion plan may hold before spilling.
@@ -413,25 +421,32 @@ impl Lake {
         );
         let builder = match input {
             WriteInput::Batches(batches) => dt.write(batches),
-            WriteInput::Staged {
-                path,
-                filter,
-                schema,
-            } => {
-                let mut df = ctx
-                    .read_parquet(
-                        path.to_string_lossy().as_ref(),
-                        ParquetReadOptions::default(),
-                    )
-                    .await?;
-                if let Some(filter) = filter {
-                    df = df.filter(filter)?;
-                }
+            WriteInput::Staged { files, schema } => {
                 let columns: Vec<&str> =
                     schema.fields().iter().map(|f| f.name().as_str()).collect();
-                df = df.select_columns(&columns)?;
-                dt.write(Vec::new())
-                    .with_input_plan(df.into_unoptimized_plan())
+                let mut inputs = Vec::with_capacity(files.len());
+                for file in files {
+                    let mut df = ctx
+                        .read_parquet(
+                            file.path.to_string_lossy().as_ref(),
+                            ParquetReadOptions::default(),
+                        )
+                        .await?;
+                    if let Some(filter) = file.filter {
+                        df = df.filter(filter)?;
+                    }
+                    inputs.push(Arc::new(
+                        df.select_columns(&columns)?.into_unoptimized_plan(),
+                    ));
+                }
+                // One flat union, not a chain of pairs: a run may stage hundreds of files,
+                // and a plan that deep would recurse through every optimiser rule.
+                let plan = match inputs.len() {
+                    0 => return Err(LakeError::NothingStaged(table.to_string())),
+                    1 => Arc::unwrap_or_clone(inputs.pop().expect("one input")),
+                    _ => LogicalPlan::Union(Union::try_new(inputs)?),
+                };
+                dt.write(Vec::new()).with_input_plan(plan)
             }
         };
         let builder = builder.with_writer_properties(lake_parquet_properties());
@@ -497,25 +512,15 @@ impl Lake {
         Ok(ctx)
     }
 
-    /// The manifest rows for one extract id in a snapshot (empty when never ingested).
-    pub async fn manifest_rows(
-        &self,
-        snapshot: &Snapshot,
-        extract_id: &str,
-    ) -> Result<Vec<RecordBatch>, LakeError> {
+    /// Every manifest row of a snapshot (none for an empty lake).
+    pub async fn manifest(&self, snapshot: &Snapshot) -> Result<Vec<RecordBatch>, LakeError> {
         let Some(&version) = snapshot.tables.get(MANIFEST) else {
             return Ok(Vec::new());
         };
         let ctx = SessionContext::new();
         let manifest = self.at_version(MANIFEST, version).await?;
         register_delta(&ctx, MANIFEST, &manifest).await?;
-        let rows = ctx
-            .table(MANIFEST)
-            .await?
-            .filter(col("extract_id").eq(lit(extract_id)))?
-            .collect()
-            .await?;
-        Ok(rows)
+        Ok(ctx.table(MANIFEST).await?.collect().await?)
     }
 }
 

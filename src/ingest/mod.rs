@@ -2,12 +2,13 @@
 //!
 //! Per extract: hash the file (its `extract_id`); skip it if the manifest already has
 //! it; detect or take its profile; stream its records through the identifiable-data
-//! guard and row validation into staging Parquet; then commit episodes (replacing the
-//! organisation's months the extract covers), rejections and the manifest row, in that
-//! order. Nothing is written to a table until the whole file has been read, so a refused
-//! file leaves the lake untouched.
+//! guard and row validation into staging Parquet. The run then commits what it staged
+//! together ([`commit`]): episodes (each extract replacing its organisation's months),
+//! rejections and the manifest rows, in that order. Nothing is written to a table until
+//! a whole file has been read, so a refused file leaves the lake untouched.
 
 pub mod batch;
+mod commit;
 pub mod duplicates;
 pub mod guard;
 pub mod limits;
@@ -20,20 +21,15 @@ pub mod validate;
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use chrono::Utc;
-use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
-};
-use datafusion::arrow::datatypes::Int64Type;
-use datafusion::prelude::{col, lit};
+use datafusion::arrow::array::RecordBatch;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::lake::{self, Lake, LakeError, Snapshot, WriteInput, WriteMode};
+use crate::lake::{Lake, LakeError, Snapshot, WriteInput, WriteMode};
 use crate::model::{self, Jurisdiction, ReferenceTable};
 use batch::{BATCH_ROWS, EpisodeBatch, RejectionBatch, StagedParquet};
+use commit::{CommitSet, Known, ManifestEntry, PendingExtract};
 use period::Period;
 use profile::{Profile, ProfileError, ProfileSet, SourceFormat};
 use source::{Item, Refusal};
@@ -83,7 +79,8 @@ pub struct FileReport {
     pub period_to: Option<String>,
     /// Why the file was refused; null otherwise.
     pub error: Option<String>,
-    /// The lake version after this file (null for an empty lake).
+    /// The lake version after this file: the run commits files together, so those
+    /// committed at once share it (null for an empty lake).
     pub lake_version: Option<i64>,
 }
 
@@ -294,46 +291,6 @@ async fn organisations(
     Ok(orgs)
 }
 
-/// One row of the manifest.
-struct ManifestRow<'a> {
-    extract_id: &'a str,
-    file: &'a str,
-    kind: FileKind,
-    org_code: Option<&'a str>,
-    profile: Option<&'a str>,
-    period: Option<(&'a str, &'a str)>,
-    counts: (u64, u64, u64),
-    table_name: &'a str,
-    table_version: i64,
-    rejections_version: Option<i64>,
-}
-
-fn manifest_batch(r: &ManifestRow) -> Result<RecordBatch, IngestError> {
-    let s = |v: Option<&str>| Arc::new(StringArray::from(vec![v])) as ArrayRef;
-    let i = |v: i64| Arc::new(Int64Array::from(vec![v])) as ArrayRef;
-    let now =
-        TimestampMicrosecondArray::from(vec![Utc::now().timestamp_micros()]).with_timezone("UTC");
-    Ok(RecordBatch::try_new(
-        model::extract_schema(),
-        vec![
-            s(Some(r.extract_id)),
-            s(Some(r.file)),
-            s(Some(r.kind.name())),
-            s(r.org_code),
-            s(r.profile),
-            s(r.period.map(|p| p.0)),
-            s(r.period.map(|p| p.1)),
-            i(r.counts.0 as i64),
-            i(r.counts.1 as i64),
-            i(r.counts.2 as i64),
-            Arc::new(now),
-            s(Some(r.table_name)),
-            i(r.table_version),
-            Arc::new(Int64Array::from(vec![r.rejections_version])),
-        ],
-    )?)
-}
-
 /// Test hook: abort the process at a named point, to prove a crash there leaves the
 /// lake whole: `before-episodes-commit`, `after-episodes-commit`,
 /// `after-rejections-commit`, `after-manifest-commit` (an extract's steps) and
@@ -353,6 +310,11 @@ struct Session<'a> {
     profiles: ProfileSet,
     forced_profile: Option<String>,
     progress: Meter<'a>,
+    /// The files the lake already has, by extract id.
+    known: HashMap<String, Known>,
+    pending: CommitSet,
+    /// Reports whose files are committed or changed nothing, not yet given.
+    ready: Vec<FileReport>,
 }
 
 /// Ingests every file under `inputs`: reference tables first, then extracts. Calls
@@ -394,6 +356,7 @@ pub async fn ingest(
         tracing::warn!(tables = ?restored, "restored tables left ahead of the manifest by an interrupted ingest");
     }
     let orgs = organisations(lake, &snapshot).await?;
+    let known = commit::known(&lake.manifest(&snapshot).await?)?;
     let total: u64 = found
         .reference
         .iter()
@@ -409,18 +372,27 @@ pub async fn ingest(
         profiles,
         forced_profile: options.profile.clone(),
         progress: Meter::new(progress),
+        known,
+        pending: CommitSet::default(),
+        ready: Vec::new(),
     };
     let mut reports = Vec::new();
+    let mut give = |ready: Vec<FileReport>| {
+        for report in ready {
+            on_report(&report);
+            reports.push(report);
+        }
+    };
     for (table, path) in &found.reference {
-        let report = session.reference(*table, path).await?;
-        on_report(&report);
-        reports.push(report);
+        session.reference(*table, path).await?;
+        give(std::mem::take(&mut session.ready));
     }
     for path in &found.extracts {
-        let report = session.extract(path).await?;
-        on_report(&report);
-        reports.push(report);
+        session.extract(path).await?;
+        give(std::mem::take(&mut session.ready));
     }
+    session.commit().await?;
+    give(std::mem::take(&mut session.ready));
     progress.done();
     Ok(reports)
 }
@@ -456,77 +428,43 @@ impl Session<'_> {
     }
 
     /// The report of a file the manifest already has.
-    async fn unchanged(
-        &self,
-        path: &Path,
-        kind: FileKind,
-        extract_id: &str,
-    ) -> Result<Option<FileReport>, IngestError> {
-        let rows = self.lake.manifest_rows(&self.snapshot, extract_id).await?;
-        let Some(b) = rows.iter().find(|b| b.num_rows() > 0) else {
-            return Ok(None);
-        };
-        let text = |name: &str| {
-            let c = crate::table::string_column(b, name).ok()?;
-            (!c.is_null(0)).then(|| c.value(0).to_string())
-        };
-        let int = |name: &str| {
-            b.column_by_name(name)
-                .expect("manifest column")
-                .as_primitive::<Int64Type>()
-                .value(0) as u64
-        };
-        Ok(Some(FileReport {
+    fn unchanged(&self, path: &Path, kind: FileKind, extract_id: &str) -> Option<FileReport> {
+        let known = self.known.get(extract_id)?;
+        Some(FileReport {
             file: display(path),
             kind,
-            org_code: text("org_code"),
-            profile: text("profile"),
+            org_code: known.org_code.clone(),
+            profile: known.profile.clone(),
             status: Status::Unchanged,
-            rows_read: int("rows_read"),
-            rows_accepted: int("rows_accepted"),
-            rows_rejected: int("rows_rejected"),
-            period_from: text("period_from"),
-            period_to: text("period_to"),
+            rows_read: known.counts.0,
+            rows_accepted: known.counts.1,
+            rows_rejected: known.counts.2,
+            period_from: known.period.as_ref().map(|p| p.0.clone()),
+            period_to: known.period.as_ref().map(|p| p.1.clone()),
             error: None,
             lake_version: self.snapshot.lake_version,
-        }))
+        })
     }
 
-    async fn commit_manifest(&mut self, row: &ManifestRow<'_>) -> Result<i64, IngestError> {
-        let batch = manifest_batch(row)?;
-        let version = self
-            .lake
-            .write(
-                lake::MANIFEST,
-                WriteInput::Batches(vec![batch]),
-                WriteMode::Append,
-                &[],
-            )
-            .await?;
-        self.snapshot.lake_version = Some(version);
-        self.snapshot.tables.insert(lake::MANIFEST.into(), version);
-        self.snapshot
-            .tables
-            .insert(row.table_name.to_string(), row.table_version);
-        if let Some(v) = row.rejections_version {
-            self.snapshot.tables.insert(lake::REJECTIONS.into(), v);
+    /// Makes sure a file's content is either committed or new to the run: the same
+    /// content met twice in one run is reported unchanged the second time.
+    async fn settle_pending(&mut self, extract_id: &str) -> Result<(), IngestError> {
+        if self.pending.holds(extract_id) {
+            self.commit().await?;
         }
-        Ok(version)
+        Ok(())
     }
 
-    async fn reference(
-        &mut self,
-        table: ReferenceTable,
-        path: &Path,
-    ) -> Result<FileReport, IngestError> {
+    /// Writes a reference table now (extracts after it are checked against it); its
+    /// manifest row waits for the run's commit.
+    async fn reference(&mut self, table: ReferenceTable, path: &Path) -> Result<(), IngestError> {
         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         let extract_id = content_hash(path)?;
-        if let Some(report) = self
-            .unchanged(path, FileKind::Reference, &extract_id)
-            .await?
-        {
+        self.settle_pending(&extract_id).await?;
+        if let Some(report) = self.unchanged(path, FileKind::Reference, &extract_id) {
             self.progress.inc(size);
-            return Ok(report);
+            self.report(report);
+            return Ok(());
         }
         let orgs = &self.orgs;
         let known = |code: &str| orgs.get(code).copied();
@@ -538,7 +476,9 @@ impl Session<'_> {
             Ok(b) => b,
             Err(why) => {
                 self.progress.inc(size);
-                return Ok(self.refused(path, FileKind::Reference, None, None, &why, 0));
+                let report = self.refused(path, FileKind::Reference, None, None, &why, 0);
+                self.report(report);
+                return Ok(());
             }
         };
         let rows = batch.num_rows() as u64;
@@ -553,27 +493,14 @@ impl Session<'_> {
             )
             .await?;
         failpoint("after-reference-commit");
-        let file = display(path);
-        let lake_version = self
-            .commit_manifest(&ManifestRow {
-                extract_id: &extract_id,
-                file: &file,
-                kind: FileKind::Reference,
-                org_code: None,
-                profile: None,
-                period: None,
-                counts: (rows, rows, 0),
-                table_name: &table_name,
-                table_version: version,
-                rejections_version: None,
-            })
-            .await?;
+        self.snapshot.tables.insert(table_name.clone(), version);
         if table == ReferenceTable::Organisations {
             self.orgs = organisations(self.lake, &self.snapshot).await?;
         }
         self.progress.inc(size);
-        Ok(FileReport {
-            file,
+        let file = display(path);
+        let report = FileReport {
+            file: file.clone(),
             kind: FileKind::Reference,
             org_code: None,
             profile: None,
@@ -584,8 +511,21 @@ impl Session<'_> {
             period_from: None,
             period_to: None,
             error: None,
-            lake_version: Some(lake_version),
-        })
+            lake_version: None,
+        };
+        let entry = ManifestEntry {
+            extract_id,
+            file,
+            kind: FileKind::Reference,
+            org_code: None,
+            profile: None,
+            period: None,
+            counts: (rows, rows, 0),
+            table: (table_name, version),
+            rejections_version: None,
+        };
+        self.pending.add_reference(entry, report);
+        Ok(())
     }
 
     fn choose_profile(&self, path: &Path) -> Result<&Profile, Refusal> {
@@ -618,19 +558,25 @@ impl Session<'_> {
         })
     }
 
-    async fn extract(&mut self, path: &Path) -> Result<FileReport, IngestError> {
+    /// Stages an extract and adds it to the run's commit set, or reports it refused or
+    /// unchanged.
+    async fn extract(&mut self, path: &Path) -> Result<(), IngestError> {
         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         let extract_id = content_hash(path)?;
-        if let Some(report) = self.unchanged(path, FileKind::Extract, &extract_id).await? {
+        self.settle_pending(&extract_id).await?;
+        if let Some(report) = self.unchanged(path, FileKind::Extract, &extract_id) {
             self.progress.inc(size);
-            return Ok(report);
+            self.report(report);
+            return Ok(());
         }
         let start_pos = self.progress.position();
         let profile = match self.choose_profile(path) {
             Ok(p) => p.clone(),
             Err(why) => {
                 self.progress.inc(size);
-                return Ok(self.refused(path, FileKind::Extract, None, None, &why, 0));
+                let report = self.refused(path, FileKind::Extract, None, None, &why, 0);
+                self.report(report);
+                return Ok(());
             }
         };
         let staging =
@@ -646,23 +592,50 @@ impl Session<'_> {
             .stage(path, &profile, &extract_id, declared.as_ref(), &staging)
             .await;
         self.progress.set_position(start_pos + size);
-        let result = match outcome {
-            Ok(Staged::Refused { org, why, read }) => Ok(self.refused(
-                path,
-                FileKind::Extract,
-                org,
-                Some(profile.name.clone()),
-                &why,
-                read,
-            )),
-            Ok(Staged::Ready(staged)) => {
-                self.commit_extract(path, &profile, &extract_id, staged)
-                    .await
+        let staged = match outcome {
+            Ok(Staged::Ready(staged)) => staged,
+            Ok(Staged::Refused { org, why, read }) => {
+                let _ = std::fs::remove_dir_all(&staging);
+                let name = Some(profile.name.clone());
+                let report = self.refused(path, FileKind::Extract, org, name, &why, read);
+                self.report(report);
+                return Ok(());
             }
-            Err(e) => Err(e),
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&staging);
+                return Err(e);
+            }
         };
-        let _ = std::fs::remove_dir_all(&staging);
-        result
+        if self.pending.must_precede(&staged) {
+            self.commit().await?;
+        }
+        let file = display(path);
+        let report = FileReport {
+            file: file.clone(),
+            kind: FileKind::Extract,
+            org_code: staged.org.clone(),
+            profile: Some(profile.name.clone()),
+            status: Status::Ingested,
+            rows_read: staged.read,
+            rows_accepted: staged.accepted,
+            rows_rejected: staged.rejected,
+            period_from: staged.period.as_ref().map(|p| p.from.clone()),
+            period_to: staged.period.as_ref().map(|p| p.to.clone()),
+            error: None,
+            lake_version: None,
+        };
+        let pending = PendingExtract {
+            extract_id: extract_id.clone(),
+            file,
+            profile: profile.name,
+            staging,
+            staged,
+        };
+        self.pending.add_extract(pending, report);
+        if self.pending.is_full() {
+            self.commit().await?;
+        }
+        Ok(())
     }
 
     /// The organisation whose data this file may replace: the nearest folder above it
@@ -836,111 +809,6 @@ impl Session<'_> {
             accepted,
             rejected,
         }))
-    }
-
-    async fn commit_extract(
-        &mut self,
-        path: &Path,
-        profile: &Profile,
-        extract_id: &str,
-        s: StagedExtract,
-    ) -> Result<FileReport, IngestError> {
-        let file = display(path);
-        failpoint("before-episodes-commit");
-        let mut episodes_version = self.snapshot.tables.get(lake::EPISODES).copied();
-        if let (Some(org), Some(period)) = (&s.org, &s.period) {
-            // A newer extract replaces the months it covers for its organisation, and
-            // re-sent episodes outside them by id.
-            let mut replaced = col(model::col::MONTH)
-                .gt_eq(lit(period.from.as_str()))
-                .and(col(model::col::MONTH).lt_eq(lit(period.to.as_str())));
-            if !s.resent.is_empty() {
-                let ids = s.resent.iter().map(|id| lit(id.as_str())).collect();
-                replaced = replaced.or(col(model::col::EPISODE_ID).in_list(ids, false));
-            }
-            let predicate = col(model::col::ORG_CODE)
-                .eq(lit(org.as_str()))
-                .and(replaced);
-            let input = match &s.episodes {
-                Some(staged) => Some(WriteInput::Staged {
-                    path: staged.clone(),
-                    filter: (!s.excluded_lines.is_empty()).then(|| {
-                        let lines = s.excluded_lines.iter().map(|l| lit(*l as i64)).collect();
-                        col(batch::LINE).in_list(lines, true)
-                    }),
-                    schema: model::episode_schema(),
-                }),
-                // Nothing read at all: the organisation had no episodes in the period,
-                // which replaces what the lake had. (All rows rejected replaces nothing.)
-                None if s.read == 0 => Some(WriteInput::Batches(vec![RecordBatch::new_empty(
-                    model::episode_schema(),
-                )])),
-                None => None,
-            };
-            if let Some(input) = input {
-                let v = self
-                    .lake
-                    .write(
-                        lake::EPISODES,
-                        input,
-                        WriteMode::ReplaceWhere(predicate),
-                        &[model::col::ORG_CODE],
-                    )
-                    .await?;
-                episodes_version = Some(v);
-                failpoint("after-episodes-commit");
-            }
-        }
-        let mut rejections_version = self.snapshot.tables.get(lake::REJECTIONS).copied();
-        if let Some(batch) = s.rejections {
-            let v = self
-                .lake
-                .write(
-                    lake::REJECTIONS,
-                    WriteInput::Batches(vec![batch]),
-                    WriteMode::Append,
-                    &[],
-                )
-                .await?;
-            rejections_version = Some(v);
-            failpoint("after-rejections-commit");
-        }
-        let period = s.period.as_ref().map(|p| (p.from.as_str(), p.to.as_str()));
-        // With nothing accepted and no episodes table yet the row pins no table (-1), so
-        // the file is still known and its re-ingest is a no-op.
-        let (table_name, table_version) = match episodes_version {
-            Some(v) => (lake::EPISODES, v),
-            None => ("none", -1),
-        };
-        let lake_version = self
-            .commit_manifest(&ManifestRow {
-                extract_id,
-                file: &file,
-                kind: FileKind::Extract,
-                org_code: s.org.as_deref(),
-                profile: Some(&profile.name),
-                period,
-                counts: (s.read, s.accepted, s.rejected),
-                table_name,
-                table_version,
-                rejections_version,
-            })
-            .await?;
-        failpoint("after-manifest-commit");
-        Ok(FileReport {
-            file,
-            kind: FileKind::Extract,
-            org_code: s.org,
-            profile: Some(profile.name.clone()),
-            status: Status::Ingested,
-            rows_read: s.read,
-            rows_accepted: s.accepted,
-            rows_rejected: s.rejected,
-            period_from: s.period.as_ref().map(|p| p.from.clone()),
-            period_to: s.period.map(|p| p.to),
-            error: None,
-            lake_version: Some(lake_version),
-        })
     }
 }
 

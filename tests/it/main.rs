@@ -4,6 +4,7 @@ mod fixture;
 
 mod breakouts;
 mod browser;
+mod commits;
 mod compliance;
 mod crash;
 mod deviants;
