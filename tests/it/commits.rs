@@ -1,6 +1,7 @@
 //! An ingest run commits its files together (issue 14): one episodes write, one
 //! rejections append and one manifest append for a folder, with the same rows as
-//! committing them one by one, and the same crash guarantees.
+//! committing them one by one, and the same crash guarantees; and a query opens only
+//! the tables it names.
 
 use std::path::Path;
 
@@ -287,4 +288,41 @@ async fn a_run_killed_before_its_manifest_commit_leaves_no_file_of_it() {
     assert_eq!(rows.matches("| 2024-0").count(), 3, "{rows}");
     let rejections = pretty(&f.sql("SELECT count(*) AS n FROM rejections", None).await);
     assert!(rejections.contains("| 1 |"), "once: {rejections}");
+}
+
+#[tokio::test]
+async fn a_query_opens_only_the_tables_it_names() {
+    let f = Fixture::new();
+    march(&f, "in/extracts/TST/TST_2024-03.csv");
+    f.ingest(&[&f.path("in")]).await;
+    // Break two tables on disk that the query below does not read: an eager session
+    // would fail opening them; a lazy one never looks.
+    for table in ["reference/inpatient_activity", "reference/submissions"] {
+        let log = f.lake_dir().join(table).join("_delta_log");
+        std::fs::remove_dir_all(&log).unwrap();
+    }
+    let rows = pretty(
+        &f.sql(
+            "SELECT e.org_code, count(*) AS n FROM episodes e JOIN organisations o USING (org_code) GROUP BY e.org_code",
+            None,
+        )
+        .await,
+    );
+    assert!(rows.contains("| TST      | 2 |"), "{rows}");
+    // Naming a broken table is an error that says which.
+    let lake = f.lake();
+    let ctx = lake.session(&f.snapshot(None).await).await.unwrap();
+    let err = ctx
+        .sql("SELECT count(*) FROM submissions")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("reference/submissions"), "{err}");
+    // A derived table may not take a lake table's name.
+    let empty =
+        datafusion::datasource::MemTable::try_new(ako::model::episode_schema(), vec![vec![]])
+            .unwrap();
+    let err = ctx
+        .register_table("episodes", std::sync::Arc::new(empty))
+        .unwrap_err();
+    assert!(err.to_string().contains("is a lake table"), "{err}");
 }

@@ -16,8 +16,10 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{Int64Type, SchemaRef};
-use datafusion::datasource::MemTable;
+use datafusion::catalog::TableProvider;
 use datafusion::error::DataFusionError;
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::logical_expr::{Expr, LogicalPlan, Union};
 use datafusion::prelude::{ParquetReadOptions, SessionContext, ident, lit};
 use deltalake::operations::write::SchemaMode;
@@ -28,6 +30,8 @@ use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
 use url::Url;
 
 use crate::model::{self, ReferenceTable};
+
+mod schema;
 
 /// Name of the manifest table.
 pub const MANIFEST: &str = "extracts";
@@ -477,8 +481,9 @@ impl Lake {
         Ok(version_of(&written))
     }
 
-    /// A DataFusion session with every table registered at the snapshot's versions.
-    /// Tables never written are registered empty, so every query in `queries/` plans.
+    /// A DataFusion session over the lake at the snapshot's versions. Each table opens
+    /// when a query first names it ([`schema::LakeSchema`]); tables never written read
+    /// as empty, so every query in `queries/` plans.
     pub async fn session(&self, snapshot: &Snapshot) -> Result<SessionContext, LakeError> {
         let ctx = SessionContext::new();
         let mut tables: Vec<(String, String, SchemaRef)> = vec![
@@ -492,23 +497,19 @@ impl Lake {
         ];
         for t in ReferenceTable::ALL {
             tables.push((
-                format!("reference/{}", t.name()),
                 t.name().to_string(),
+                format!("reference/{}", t.name()),
                 t.schema(),
             ));
         }
-        for (path, sql_name, schema) in tables {
-            match snapshot.tables.get(&path) {
-                Some(&version) => {
-                    let table = self.at_version(&path, version).await?;
-                    register_as_now(&ctx, &sql_name, &table, &schema).await?;
-                }
-                None => {
-                    let empty = MemTable::try_new(schema, vec![vec![]])?;
-                    ctx.register_table(sql_name.as_str(), Arc::new(empty))?;
-                }
-            }
-        }
+        let schema =
+            schema::LakeSchema::new(self.clone(), snapshot.clone(), ctx.runtime_env(), tables);
+        let state = ctx.state();
+        let options = &state.config().options().catalog;
+        let catalog = ctx
+            .catalog(&options.default_catalog)
+            .expect("a new session has its default catalog");
+        catalog.register_schema(&options.default_schema, Arc::new(schema))?;
         Ok(ctx)
     }
 
@@ -567,16 +568,20 @@ fn version_of(table: &DeltaTable) -> i64 {
     table.version().map_or(-1, |v| v as i64)
 }
 
-/// Registers `table` as `name` with every column of `schema`, today's: one a version was
-/// written without (before `indigenous_status` existed) reads as nulls, so that every
-/// query in `queries/` plans on every version a session may have pinned.
-async fn register_as_now(
-    ctx: &SessionContext,
+/// `table` with every column of `schema`, today's: one a version was written without
+/// (before `indigenous_status` existed) reads as nulls, so that every query in
+/// `queries/` plans on every version a session may have pinned.
+async fn provider_as_now(
+    runtime: &Arc<RuntimeEnv>,
     name: &str,
     table: &DeltaTable,
     schema: &SchemaRef,
-) -> Result<(), LakeError> {
-    let provider = delta_provider(ctx, name, table).await?;
+) -> Result<Arc<dyn TableProvider>, LakeError> {
+    let state = SessionStateBuilder::new()
+        .with_runtime_env(runtime.clone())
+        .build();
+    let ctx = SessionContext::new_with_state(state);
+    let provider = delta_provider(&ctx, name, table).await?;
     let held = provider.schema();
     let missing: Vec<_> = schema
         .fields()
@@ -584,17 +589,14 @@ async fn register_as_now(
         .filter(|f| held.field_with_name(f.name()).is_err())
         .collect();
     if missing.is_empty() {
-        ctx.register_table(name, provider)?;
-        return Ok(());
+        return Ok(provider);
     }
     let mut columns: Vec<Expr> = held.fields().iter().map(|f| ident(f.name())).collect();
     for f in missing {
         let null = datafusion::scalar::ScalarValue::try_from(f.data_type())?;
         columns.push(lit(null).alias(f.name()));
     }
-    let view = ctx.read_table(provider)?.select(columns)?.into_view();
-    ctx.register_table(name, view)?;
-    Ok(())
+    Ok(ctx.read_table(provider)?.select(columns)?.into_view())
 }
 
 async fn register_delta(
@@ -611,7 +613,7 @@ async fn delta_provider(
     ctx: &SessionContext,
     name: &str,
     table: &DeltaTable,
-) -> Result<Arc<dyn datafusion::catalog::TableProvider>, LakeError> {
+) -> Result<Arc<dyn TableProvider>, LakeError> {
     table
         .update_datafusion_session(&ctx.state())
         .map_err(delta(name))?;
