@@ -2,8 +2,8 @@
 //! episodes, every indicator in `queries/` timed as `ako query` runs it (a fresh session
 //! each, derived tables included), the compliance rules timed alone, and peak memory.
 //!
-//!     cargo bench --bench catalogue -- --work /tmp/ako-catalogue      # scale 351 ≈ 10 M
-//!     cargo bench --bench catalogue -- --work /tmp/ako-catalogue --scale 15 --reuse
+//!     cargo bench --bench catalogue -- --work /tmp/ako-catalogue      # scale 100, 14 years: 9.7 M
+//!     cargo bench --bench catalogue -- --work /tmp/ako-catalogue --scale 15 --years 4 --reuse
 //!
 //! It leaves `WORK/derived/*.parquet` (peer groups, compliance findings) and
 //! `WORK/ako_catalogue.json` so `python3 bench/duckdb_catalogue.py WORK` can run the same
@@ -26,13 +26,15 @@ use ako::peers;
 use datafusion::dataframe::DataFrameWriteOptions;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut scale = 351.0;
+    let mut scale = 100.0;
+    let mut years = 14;
     let mut work: Option<PathBuf> = None;
     let mut reuse = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--scale" => scale = args.next().ok_or("--scale F")?.parse()?,
+            "--years" => years = args.next().ok_or("--years N")?.parse()?,
             "--work" => work = Some(args.next().ok_or("--work DIR")?.into()),
             "--reuse" => reuse = true,
             _ => {} // cargo bench passes --bench
@@ -52,6 +54,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let summary = generate(&GenerateOptions {
             out: work.join("sample"),
             scale,
+            years,
             ..Default::default()
         })?;
         println!(
@@ -71,10 +74,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let rows: u64 = reports.iter().map(|r| r.rows_accepted).sum();
         let secs = t.elapsed().as_secs_f64();
         println!(
-            "ingested {rows} rows in {secs:.1} s ({:.0} rows/s)",
-            rows as f64 / secs
+            "ingested {rows} rows from {} files in {secs:.1} s ({:.0} rows/s); peak RSS so far {:.0} MiB",
+            reports.len(),
+            rows as f64 / secs,
+            peak_rss_mib()
         );
         report.insert("ingest_s".into(), secs.into());
+        report.insert("ingest_files".into(), reports.len().into());
+        report.insert("ingest_peak_rss_mib".into(), peak_rss_mib().into());
     }
 
     let lake = Lake::open(&lake_dir)?;
@@ -127,19 +134,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     report.insert("compliance_evaluate_s".into(), eval_s.into());
 
     let mut timings = serde_json::Map::new();
+    let mut answers = serde_json::Map::new();
     let mut total = 0.0;
     for indicator in catalog.indicators() {
-        let (secs, rows) = runtime.block_on(async {
+        let (secs, batches) = runtime.block_on(async {
             let t = Instant::now();
             let snap = lake.snapshot(None).await?;
             let ctx = lake.session(&snap).await?;
             let batches = derived::run(&ctx, indicator, &[], &sources).await?;
-            let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-            Ok::<_, Box<dyn std::error::Error>>((t.elapsed().as_secs_f64(), rows))
+            Ok::<_, Box<dyn std::error::Error>>((t.elapsed().as_secs_f64(), batches))
         })?;
+        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
         total += secs;
         println!("{:<34} {secs:>7.2} s {rows:>8} rows", indicator.name);
         timings.insert(indicator.name.clone(), secs.into());
+        answers.insert(indicator.name.clone(), common::answer(&batches));
     }
     println!(
         "{:<34} {total:>7.2} s; peak RSS {:.0} MiB",
@@ -147,6 +156,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         peak_rss_mib()
     );
     report.insert("indicators_s".into(), timings.into());
+    report.insert("answers".into(), answers.into());
     report.insert("catalogue_s".into(), total.into());
     report.insert("peak_rss_mib".into(), peak_rss_mib().into());
 

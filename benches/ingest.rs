@@ -2,9 +2,10 @@
 //! fresh lake, and prints rows per second and peak memory.
 //!
 //!     cargo bench --bench ingest                 # 10 million episodes
-//!     cargo bench --bench ingest -- --rows 1000000 --keep /tmp/ako-bench
+//!     cargo bench --bench ingest -- --rows 1000000 --keep /tmp/ako-bench --json out.json
 //!
-//! Compare with DuckDB on the same file: `python3 bench/duckdb_copy.py FILE`.
+//! Compare with DuckDB on the same file: `python3 bench/duckdb_copy.py FILE`;
+//! `bench/compare.sh` runs both and writes `bench/results/DATE.json`.
 
 mod common;
 
@@ -59,11 +60,13 @@ fn write_extract(path: &PathBuf, rows: u64) -> std::io::Result<()> {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut rows: u64 = 10_000_000;
     let mut keep: Option<PathBuf> = None;
+    let mut json: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--rows" => rows = args.next().ok_or("--rows N")?.parse()?,
             "--keep" => keep = Some(args.next().ok_or("--keep DIR")?.into()),
+            "--json" => json = Some(args.next().ok_or("--json FILE")?.into()),
             _ => {} // cargo bench passes --bench
         }
     }
@@ -112,5 +115,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         peak_rss_mib(),
         rss_before
     );
+    if let Some(path) = json {
+        let report = serde_json::json!({
+            "rows": r.rows_accepted,
+            "bytes": bytes,
+            "file": extract,
+            "seconds": secs,
+            "peak_rss_mib": peak_rss_mib(),
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&report)?)?;
+    }
     Ok(())
 }

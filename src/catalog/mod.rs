@@ -615,7 +615,15 @@ impl Indicator {
                 .collect::<Result<Vec<_>, String>>()
                 .map_err(shape)?,
         };
-        // Periods the data cover only in part say so, in every output.
+        // Periods the data cover only in part say so, in every output. (Finding the
+        // lake's span is a query of its own, not worth making for a result without
+        // periods.)
+        if !estimated
+            .iter()
+            .any(|b| b.column_by_name("period").is_some())
+        {
+            return Ok(estimated);
+        }
         let Some((first, last)) = coverage::span(ctx).await else {
             return Ok(estimated);
         };

@@ -22,7 +22,7 @@ use datafusion::logical_expr::Expr;
 use datafusion::prelude::{col, lit};
 
 use super::{FileKind, FileReport, IngestError, Session, StagedExtract, Status, batch, failpoint};
-use crate::lake::{self, StagedFile, WriteInput, WriteMode};
+use crate::lake::{self, WriteInput, WriteMode};
 use crate::model;
 
 /// Most files one commit takes: each adds a term to the episodes write's predicate and
@@ -281,18 +281,21 @@ impl Session<'_> {
         let mut episodes_version = self.snapshot.tables.get(lake::EPISODES).copied();
         let mut terms = Vec::new();
         let mut files = Vec::new();
+        let mut excluded = Vec::new();
         for p in &set.extracts {
             let Some(term) = p.replaces() else { continue };
             terms.push(term);
             if let Some(path) = &p.staged.episodes {
+                files.push(path.clone());
                 let lines = &p.staged.excluded_lines;
-                files.push(StagedFile {
-                    path: path.clone(),
-                    filter: (!lines.is_empty()).then(|| {
-                        let lines = lines.iter().map(|l| lit(*l as i64)).collect();
-                        col(batch::LINE).in_list(lines, true)
-                    }),
-                });
+                if !lines.is_empty() {
+                    let lines = lines.iter().map(|l| lit(*l as i64)).collect();
+                    excluded.push(
+                        col(model::col::EXTRACT_ID)
+                            .eq(lit(p.extract_id.as_str()))
+                            .and(col(batch::LINE).in_list(lines, false)),
+                    );
+                }
             }
         }
         if let Some(predicate) = any_of(terms) {
@@ -303,6 +306,8 @@ impl Session<'_> {
             } else {
                 WriteInput::Staged {
                     files,
+                    // Repeated episode ids, by extract and line.
+                    filter: any_of(excluded).map(datafusion::logical_expr::not),
                     schema: model::episode_schema(),
                 }
             };

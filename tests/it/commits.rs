@@ -326,3 +326,44 @@ async fn a_query_opens_only_the_tables_it_names() {
         .unwrap_err();
     assert!(err.to_string().contains("is a lake table"), "{err}");
 }
+
+#[tokio::test]
+async fn a_repeated_episode_id_is_left_out_of_a_commit_of_many_files() {
+    let f = Fixture::new();
+    march(&f, "in/extracts/TST/TST_2024-03.csv");
+    // April repeats A1 on line 3 (P8): that row is rejected, the first A1 (P1) lands.
+    f.canonical(
+        "in/extracts/TST/TST_2024-04.csv",
+        &[
+            row(
+                "A1",
+                "P1",
+                "seclusion",
+                "2024-04-05T10:00:00+12:00",
+                "",
+                "maori",
+            ),
+            row(
+                "A1",
+                "P8",
+                "seclusion",
+                "2024-04-06T10:00:00+12:00",
+                "",
+                "maori",
+            ),
+        ],
+    );
+    let reports = f.ingest(&[&f.path("in")]).await;
+    assert_eq!(
+        (reports[4].rows_accepted, reports[4].rows_rejected),
+        (1, 1),
+        "{reports:#?}"
+    );
+    assert!(reports.iter().all(|r| r.lake_version == Some(0)));
+    let rows = episodes_by_id(&f).await;
+    assert!(rows.contains("| A1         | P1 "), "{rows}");
+    assert!(!rows.contains("P8"), "{rows}");
+    assert_eq!(rows.matches("| E").count(), 2, "{rows}");
+    let rejections = pretty(&f.sql("SELECT line, reason FROM rejections", None).await);
+    assert!(rejections.contains("duplicate_episode_id"), "{rejections}");
+}
