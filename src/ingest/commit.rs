@@ -30,7 +30,7 @@ use crate::model;
 const MAX_FILES: usize = 256;
 
 /// Most accepted rows one commit takes, so a crash costs at most this much work redone.
-const MAX_ROWS: u64 = 4_000_000;
+const MAX_ROWS: u64 = 2_000_000;
 
 /// One row of the manifest.
 pub(super) struct ManifestEntry {
