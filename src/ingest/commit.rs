@@ -185,7 +185,6 @@ pub(super) struct CommitSet {
     /// Reports in the order their files were met; those of pending files get their lake
     /// version when the commit lands.
     reports: Vec<FileReport>,
-    rows: u64,
 }
 
 impl CommitSet {
@@ -207,11 +206,11 @@ impl CommitSet {
 
     /// Whether the set is as large as one commit should be.
     pub fn is_full(&self) -> bool {
-        self.extracts.len() >= MAX_FILES || self.rows >= MAX_ROWS
+        let rows: u64 = self.extracts.iter().map(|p| p.staged.accepted).sum();
+        self.extracts.len() >= MAX_FILES || rows >= MAX_ROWS
     }
 
     pub fn add_extract(&mut self, pending: PendingExtract, report: FileReport) {
-        self.rows += pending.staged.accepted;
         self.extracts.push(pending);
         self.reports.push(report);
     }

@@ -4,10 +4,10 @@
 //! Layout (**contract**): `<lake>/episodes`, `<lake>/rejections`,
 //! `<lake>/reference/<table>`, plus `<lake>/extracts`, the manifest. Delta commits are
 //! atomic per table only, so an ingest writes its data tables first and then appends
-//! one manifest row pinning the versions it produced. The manifest's Delta version is
-//! the **lake version**: readers open every table at the version the manifest pins, so
-//! a crash between two table commits is invisible, and the next ingest restores any
-//! table that moved past its pinned version before it writes.
+//! its manifest rows (one per file) pinning the versions it produced. The manifest's
+//! Delta version is the **lake version**: readers open every table at the version the
+//! manifest pins, so a crash between two table commits is invisible, and the next
+//! ingest restores any table that moved past its pinned version before it writes.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -518,12 +518,7 @@ impl Lake {
 
     /// Every manifest row of a snapshot (none for an empty lake).
     pub async fn manifest(&self, snapshot: &Snapshot) -> Result<Vec<RecordBatch>, LakeError> {
-        let Some(&version) = snapshot.tables.get(MANIFEST) else {
-            return Ok(Vec::new());
-        };
-        let ctx = SessionContext::new();
-        let manifest = self.at_version(MANIFEST, version).await?;
-        register_delta(&ctx, MANIFEST, &manifest).await?;
+        let ctx = self.session(snapshot).await?;
         Ok(ctx.table(MANIFEST).await?.collect().await?)
     }
 }
