@@ -756,13 +756,13 @@ impl Session<'_> {
             batch.push(&episode, rec.line);
             accepted += 1;
             if batch.len() >= BATCH_ROWS {
-                writer.write(&batch.finish()?)?;
+                writer.write(batch.finish()?)?;
             }
         }
         let episodes = match episodes {
             Some((mut batch, mut writer)) => {
                 if !batch.is_empty() {
-                    writer.write(&batch.finish()?)?;
+                    writer.write(batch.finish()?)?;
                 }
                 Some(writer.close()?)
             }
