@@ -329,8 +329,11 @@ pub fn contains_nhi(text: &str) -> bool {
     let bytes = normalise_value(text);
     // An NHI has three letters and at least two digits; most cells (codes, times,
     // numbers) have not, and need no closer look.
-    let digits = bytes.iter().filter(|b| b.is_ascii_digit()).count();
-    let letters = bytes.iter().filter(|b| b.is_ascii_alphabetic()).count();
+    let (mut digits, mut letters) = (0usize, 0usize);
+    for b in bytes.iter() {
+        digits += usize::from(b.is_ascii_digit());
+        letters += usize::from(b.is_ascii_alphabetic());
+    }
     if digits < 2 || letters < 3 {
         return false;
     }
@@ -401,8 +404,21 @@ pub const EARLIEST_EPISODE_YEAR: i32 = 2000;
 /// no episode is that old, so it is a date of birth or another person's date.
 pub fn looks_like_birth_date(text: &str) -> bool {
     let t = text.trim();
-    if t.len() < 8 {
+    if t.len() < 8 || !t.as_bytes()[0].is_ascii_digit() {
         return false;
+    }
+    // Most cells that start with a digit are timestamps of this century: four digits
+    // and a separator give the year at once, with the answer the full reading gives.
+    if let [y0, y1, y2, y3, sep, ..] = t.as_bytes()
+        && [y0, y1, y2, y3].iter().all(|b| b.is_ascii_digit())
+        && matches!(sep, b'-' | b'/' | b'.')
+    {
+        let year = [y0, y1, y2, y3]
+            .iter()
+            .fold(0u32, |y, b| y * 10 + u32::from(**b - b'0'));
+        if !(1900..EARLIEST_EPISODE_YEAR as u32).contains(&year) {
+            return false;
+        }
     }
     let date = t.split(['T', ' ']).next().unwrap_or(t);
     let mut split = date.split(['-', '/', '.']);
@@ -565,6 +581,9 @@ mod tests {
             "12.04.1987",
             "1999-12-31T00:00:00",
             "1950-01-01 00:00",
+            "1987/04/12",
+            "1987.4.12",
+            " 1999-02-28",
         ] {
             assert!(looks_like_birth_date(written), "{written}");
         }
@@ -576,6 +595,10 @@ mod tests {
             "1987-13-45",
             "12-1987",
             "s30 1992/04",
+            "2015-01-01T10:00:00+12:00",
+            "1899-12-31",
+            "1987-02-30",
+            "19870412",
         ] {
             assert!(!looks_like_birth_date(written), "{written}");
         }

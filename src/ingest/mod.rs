@@ -717,7 +717,7 @@ impl Session<'_> {
                 }
             };
             // The organisation decides the time zone, so it is settled before validation.
-            if let Some(code) = rec.values[0].as_deref() {
+            if let Some(code) = rec.value(0) {
                 let first = !org.is_settled();
                 if let Err(why) = org.settle(code, rec.line, &self.orgs) {
                     return refused(

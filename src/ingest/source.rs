@@ -38,11 +38,42 @@ impl std::fmt::Display for Refusal {
 }
 
 /// One record of an extract: the source value of each episode column (in
-/// [`EXTRACT_COLUMNS`] order), blank values as `None`.
-#[derive(Debug, Clone)]
+/// [`EXTRACT_COLUMNS`] order), blank values as `None`. The values share one string, so a
+/// record is two allocations rather than one per cell (allocating and freeing cells was
+/// a sixth of a 10 M-row ingest, measured).
+#[derive(Debug, Clone, PartialEq)]
 pub struct RawRecord {
     pub line: u64,
-    pub values: Vec<Option<String>>,
+    text: String,
+    /// Each value's start and end in `text`; `None` for a blank value.
+    spans: Vec<Option<(u32, u32)>>,
+}
+
+impl RawRecord {
+    /// A record of `values`, each trimmed, blank ones as `None`.
+    pub fn new<'a>(line: u64, values: impl IntoIterator<Item = Option<&'a str>>) -> RawRecord {
+        let mut text = String::new();
+        let spans = values
+            .into_iter()
+            .map(|v| {
+                let v = v.map(str::trim).filter(|v| !v.is_empty())?;
+                let start = text.len() as u32;
+                text.push_str(v);
+                Some((start, text.len() as u32))
+            })
+            .collect();
+        RawRecord { line, text, spans }
+    }
+
+    /// The value of episode column `i` (an index into [`EXTRACT_COLUMNS`]).
+    pub fn value(&self, i: usize) -> Option<&str> {
+        self.spans[i].map(|(a, b)| &self.text[a as usize..b as usize])
+    }
+
+    /// Every value, in column order.
+    pub fn values(&self) -> impl Iterator<Item = Option<&str>> {
+        (0..self.spans.len()).map(|i| self.value(i))
+    }
 }
 
 /// What a reader yields.
@@ -331,12 +362,8 @@ impl RecordSource for CsvSource {
                     ),
                 }));
             }
-            let values = self
-                .indices
-                .iter()
-                .map(|i| i.and_then(|i| blank_to_none(&self.record[i])))
-                .collect();
-            return Ok(Some(Item::Record(RawRecord { line, values })));
+            let values = self.indices.iter().map(|i| i.map(|i| &self.record[i]));
+            return Ok(Some(Item::Record(RawRecord::new(line, values))));
         }
     }
 
@@ -458,7 +485,7 @@ impl RecordSource for JsonlSource {
                 }
                 Ok(())
             })?;
-            let values = self
+            let values: Vec<Option<String>> = self
                 .paths
                 .iter()
                 .map(|p| {
@@ -467,11 +494,28 @@ impl RecordSource for JsonlSource {
                         .and_then(scalar_text)
                 })
                 .collect();
-            return Ok(Some(Item::Record(RawRecord { line, values })));
+            let values = values.iter().map(Option::as_deref);
+            return Ok(Some(Item::Record(RawRecord::new(line, values))));
         }
     }
 
     fn bytes_read(&self) -> u64 {
         self.count.get()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_keeps_each_value_trimmed_and_blank_ones_as_none() {
+        let r = RawRecord::new(7, [Some(" CMH "), None, Some("   "), Some(""), Some("E1")]);
+        assert_eq!(r.line, 7);
+        assert_eq!(
+            r.values().collect::<Vec<_>>(),
+            [Some("CMH"), None, None, None, Some("E1")]
+        );
+        assert_eq!(r.value(4), Some("E1"));
     }
 }

@@ -1,7 +1,9 @@
 //! Row validation: a raw record becomes a typed [`Episode`] or a [`RowRejection`]
 //! naming the column, the value and why.
 
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use std::borrow::Cow;
+
+use chrono::{DateTime, Datelike, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::profile::{Profile, TimestampStyle, is_canonical_code};
@@ -139,8 +141,8 @@ impl<'a> Validator<'a> {
         reason: RejectReason,
         message: String,
     ) -> RowRejection {
-        let value = rec.values[idx(column)]
-            .as_ref()
+        let value = rec
+            .value(idx(column))
             .map(|v| v.chars().take(MAX_VALUE_CHARS).collect());
         RowRejection {
             line: rec.line,
@@ -152,7 +154,7 @@ impl<'a> Validator<'a> {
     }
 
     fn required<'r>(&self, rec: &'r RawRecord, column: &str) -> Result<&'r str, RowRejection> {
-        rec.values[idx(column)].as_deref().ok_or_else(|| {
+        rec.value(idx(column)).ok_or_else(|| {
             self.reject(
                 rec,
                 column,
@@ -163,22 +165,32 @@ impl<'a> Validator<'a> {
     }
 
     /// Maps a coded value through the profile's code table, or checks it is canonical.
-    fn code(&self, rec: &RawRecord, column: &str) -> Result<String, RowRejection> {
+    ///
+    /// Borrowed where it can be (a code-table entry, a value already in lower case):
+    /// this runs on nine columns of every row, and most values are canonical already.
+    fn code<'r>(&'r self, rec: &'r RawRecord, column: &str) -> Result<Cow<'r, str>, RowRejection> {
         let raw = self.required(rec, column)?;
         if let Some(table) = self.profile.codes.get(column) {
-            return table.get(raw).cloned().ok_or_else(|| {
-                self.reject(
-                    rec,
-                    column,
-                    RejectReason::UnknownCode,
-                    format!(
-                        "`{raw}` is not in profile {}'s code table for {column}",
-                        self.profile.name
-                    ),
-                )
-            });
+            return table
+                .get(raw)
+                .map(|c| Cow::Borrowed(c.as_str()))
+                .ok_or_else(|| {
+                    self.reject(
+                        rec,
+                        column,
+                        RejectReason::UnknownCode,
+                        format!(
+                            "`{raw}` is not in profile {}'s code table for {column}",
+                            self.profile.name
+                        ),
+                    )
+                });
         }
-        let lower = raw.to_ascii_lowercase();
+        let lower = if raw.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(raw.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(raw)
+        };
         if is_canonical_code(column, &lower) {
             Ok(lower)
         } else {
@@ -253,7 +265,7 @@ impl<'a> Validator<'a> {
         let practice = Practice::parse(&self.code(rec, col::PRACTICE)?).expect("checked code");
         let start_raw = self.required(rec, col::START_TIME)?;
         let start_time = self.timestamp(rec, col::START_TIME, start_raw)?;
-        let end_time = match rec.values[idx(col::END_TIME)].as_deref() {
+        let end_time = match rec.value(idx(col::END_TIME)) {
             None => None,
             Some(raw) => Some(self.timestamp(rec, col::END_TIME, raw)?),
         };
@@ -267,7 +279,7 @@ impl<'a> Validator<'a> {
                 format!("end {end} is before start {start_time}"),
             ));
         }
-        let age_band = self.code(rec, col::AGE_BAND)?;
+        let age_band = self.code(rec, col::AGE_BAND)?.into_owned();
         let minor = self.boolean(rec, col::MINOR)?;
         let sex = Sex::parse(&self.code(rec, col::SEX)?).expect("checked code");
         let Some(jurisdiction) = self.jurisdiction else {
@@ -280,7 +292,7 @@ impl<'a> Validator<'a> {
         };
         let code_set = jurisdiction.group_code_set();
         let other = code_set.other_column();
-        if rec.values[idx(other)].is_some() {
+        if rec.value(idx(other)).is_some() {
             return Err(self.reject(
                 rec,
                 other,
@@ -301,11 +313,11 @@ impl<'a> Validator<'a> {
                 ),
             ),
         };
-        let legal_status = self.code(rec, col::LEGAL_STATUS)?;
+        let legal_status = self.code(rec, col::LEGAL_STATUS)?.into_owned();
         let authorised_by =
             AuthorisedBy::parse(&self.code(rec, col::AUTHORISED_BY)?).expect("checked code");
         let emergency = self.boolean(rec, col::EMERGENCY)?;
-        let max_obs_gap_min = match rec.values[idx(col::MAX_OBS_GAP_MIN)].as_deref() {
+        let max_obs_gap_min = match rec.value(idx(col::MAX_OBS_GAP_MIN)) {
             None => None,
             Some(raw) => Some(raw.parse::<i32>().ok().filter(|m| *m >= 0).ok_or_else(|| {
                 self.reject(
@@ -317,10 +329,8 @@ impl<'a> Validator<'a> {
             })?),
         };
         let reason = Reason::parse(&self.code(rec, col::REASON)?).expect("checked code");
-        let month = start_time
-            .with_timezone(&self.tz)
-            .format("%Y-%m")
-            .to_string();
+        let local = start_time.with_timezone(&self.tz);
+        let month = format!("{:04}-{:02}", local.year(), local.month());
         debug_assert!(model::is_age_band(&age_band));
         Ok(Episode {
             org_code,

@@ -25,6 +25,7 @@ use datafusion::prelude::{ParquetReadOptions, SessionContext, ident, lit};
 use deltalake::operations::write::SchemaMode;
 use deltalake::parquet::basic::{Compression, ZstdLevel};
 use deltalake::parquet::file::properties::WriterProperties;
+use deltalake::parquet::schema::types::ColumnPath;
 use deltalake::protocol::SaveMode;
 use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
 use url::Url;
@@ -145,6 +146,8 @@ fn lake_parquet_properties() -> WriterProperties {
             ZstdLevel::try_new(3).expect("valid zstd level"),
         ))
         .set_max_row_group_row_count(Some(128 * 1024))
+        // Episode ids are distinct: a dictionary of them only costs time.
+        .set_column_dictionary_enabled(ColumnPath::from(model::col::EPISODE_ID), false)
         .build()
 }
 
