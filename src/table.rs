@@ -275,6 +275,20 @@ pub fn string_column(
     Ok(utf8.as_string::<i32>().clone())
 }
 
+/// A text column of `batch` as a string view, whatever its text type: the lake's
+/// columns are read as views already, so for them this copies nothing (where
+/// [`string_column`] copies every value into one buffer).
+pub fn string_view_column(
+    batch: &RecordBatch,
+    name: &str,
+) -> Result<datafusion::arrow::array::StringViewArray, ArrowError> {
+    let column = batch
+        .column_by_name(name)
+        .ok_or_else(|| ArrowError::SchemaError(format!("no column `{name}`")))?;
+    let view = cast(column, &DataType::Utf8View)?;
+    Ok(view.as_string_view().clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

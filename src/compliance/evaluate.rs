@@ -21,6 +21,20 @@ pub struct Interned {
 
 impl Interned {
     fn push(&mut self, value: &str) {
+        // Episodes come by organisation and month, and most columns hold a handful of
+        // codes: the last value, then a scan of a few, spare most rows a hash.
+        if let Some(&last) = self.codes.last()
+            && self.values[last as usize] == value
+        {
+            self.codes.push(last);
+            return;
+        }
+        if self.values.len() <= 8
+            && let Some(c) = self.values.iter().position(|v| v == value)
+        {
+            self.codes.push(c as u32);
+            return;
+        }
         let code = match self.index.get(value) {
             Some(&c) => c,
             None => {

@@ -19,7 +19,7 @@ use datafusion::prelude::SessionContext;
 pub use evaluate::{Count, Episodes, Evaluation, Finding, Outcome, Row, evaluate};
 pub use rules::{RuleSet, RulesError, default_dir};
 
-use crate::table::string_column;
+use crate::table::string_view_column;
 
 /// The tables the findings are registered as: one row per episode and rule that is not
 /// compliant, and counts by outcome per organisation, month and rule.
@@ -130,8 +130,9 @@ pub async fn read_episodes(
     use futures::StreamExt;
     while let Some(batch) = stream.next().await {
         let b = batch?;
-        let text =
-            |name: &str| string_column(&b, name).map_err(datafusion::error::DataFusionError::from);
+        let text = |name: &str| {
+            string_view_column(&b, name).map_err(datafusion::error::DataFusionError::from)
+        };
         let cols = [
             text("org_code")?,
             text("episode_id")?,
