@@ -54,8 +54,10 @@ pub struct Spec<'a> {
     pub series: Option<&'a str>,
 }
 
+pub mod cache;
 pub mod figure;
 
+pub use cache::PngCache;
 pub use figure::{Figure, build};
 
 /// Okabe–Ito colours: told apart with every common colour-vision deficiency.

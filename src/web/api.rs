@@ -269,17 +269,24 @@ pub(crate) async fn panel_chart(
     let version = r.current.source.lake_version;
     let figure = r.shown.figure(&state.settings.catalog, &panel);
     if png {
-        // Rasterising takes milliseconds of CPU: keep it off the request threads, and
-        // no more at once than there are cores.
-        let _core = state.rasters.acquire().await.map_err(internal)?;
-        let bytes = tokio::task::spawn_blocking(move || chart::png(&figure))
-            .await
-            .map_err(internal)?
-            .map_err(internal)?;
+        let key = chart::cache::PngKey::of(&figure);
+        let image = match state.pngs.get(&key) {
+            Some(image) => image,
+            None => {
+                // Rasterising takes milliseconds of CPU: keep it off the request
+                // threads, and no more at once than there are cores.
+                let _core = state.rasters.acquire().await.map_err(internal)?;
+                let drawn = tokio::task::spawn_blocking(move || chart::png(&figure))
+                    .await
+                    .map_err(internal)?
+                    .map_err(internal)?;
+                state.pngs.put(key, drawn)
+            }
+        };
         Ok(download(
             "image/png",
             download_name(&d, &panel, version, "png"),
-            bytes,
+            axum::body::Bytes::copy_from_slice(&image),
         ))
     } else {
         let svg = chart::svg(&figure).map_err(internal)?;

@@ -52,6 +52,8 @@ pub struct AppState {
     pub settings: Settings,
     pub(crate) current: RwLock<Arc<Edition>>,
     pub cache: Cache,
+    /// Charts rasterised before, by figure (so by version, filters and role).
+    pub pngs: crate::chart::PngCache,
     pub(crate) lake: Lake,
     /// What each new lake version's edition is computed from.
     pub(crate) basis: Basis,
@@ -99,6 +101,7 @@ impl AppState {
             pinned: tokio::sync::Mutex::new(Vec::new()),
             current: RwLock::new(Arc::new(current)),
             cache: Cache::default(),
+            pngs: crate::chart::PngCache::default(),
             lake,
             basis,
         }))

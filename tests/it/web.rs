@@ -678,3 +678,32 @@ async fn serve_stops_gracefully_on_sigterm() {
     assert!(err.contains("on loopback only"), "{err}");
     assert!(err.trim_end().ends_with("ako: stopped"), "{err}");
 }
+
+#[test]
+fn a_chart_drawn_once_is_served_again_from_the_image_cache() {
+    let server = server::start(ako::config::Config::default());
+    let url = |panel: &str| {
+        server.url(&format!(
+            "/api/dashboards/national-overview/panels/{panel}/chart.png"
+        ))
+    };
+    let first = get(&url("funnel"), None);
+    assert_eq!(first.status, 200);
+    assert_eq!(&first.body[..4], b"\x89PNG");
+    let (images, _, hits) = server.state.pngs.stats();
+    assert!(images >= 1);
+    let again = get(&url("funnel"), None);
+    assert_eq!(again.body, first.body, "the same picture");
+    assert_eq!(
+        server.state.pngs.stats().2,
+        hits + 1,
+        "answered from the cache"
+    );
+    assert_eq!(server.state.pngs.stats().0, images, "nothing new drawn");
+    // another panel is another figure: drawn, kept beside the first
+    let other = get(&url("events-rate"), None);
+    assert_eq!(other.status, 200);
+    assert_ne!(other.body, first.body);
+    assert_eq!(server.state.pngs.stats().0, images + 1);
+    assert_eq!(server.state.pngs.stats().2, hits + 1);
+}
