@@ -47,7 +47,7 @@ fn groups() -> Vec<Group> {
 pub(crate) fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap().keep();
+        let dir = crate::server::run_dir("breakouts");
         let collab = dir.join("collab.sqlite");
         let today = Utc::now().date_naive();
         let mut c = Collab::open(&collab).unwrap();

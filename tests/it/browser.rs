@@ -20,6 +20,8 @@ struct Driver {
     base: String,
     session: String,
     agent: ureq::Agent,
+    /// Chromium's profile, removed after the browser is stopped.
+    _profile: tempfile::TempDir,
 }
 
 impl Drop for Driver {
@@ -85,7 +87,7 @@ impl Driver {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        let profile = tempfile::tempdir().unwrap().keep();
+        let profile = tempfile::tempdir().unwrap();
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:loggingPrefs": {"browser": "ALL"},
@@ -95,7 +97,7 @@ impl Driver {
                          "--no-first-run", "--disable-background-networking",
                          "--disable-component-update", "--disable-sync",
                          "--disable-dev-shm-usage", "--window-size=1300,1800",
-                         format!("--user-data-dir={}", profile.display())]
+                         format!("--user-data-dir={}", profile.path().display())]
             }
         }}});
         let mut d = Driver {
@@ -103,6 +105,7 @@ impl Driver {
             base,
             session: String::new(),
             agent,
+            _profile: profile,
         };
         let v = d.post("/session", caps);
         d.session = v["sessionId"]

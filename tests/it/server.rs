@@ -25,11 +25,7 @@ fn sample() -> &'static Sample {
     static SAMPLE: OnceLock<Sample> = OnceLock::new();
     SAMPLE.get_or_init(|| {
         std::thread::spawn(|| {
-            let dir = tempfile::Builder::new()
-                .prefix("ako-web-lake-")
-                .tempdir()
-                .expect("temp dir")
-                .keep();
+            let dir = run_dir("web-lake");
             let rt = tokio::runtime::Runtime::new().expect("runtime");
             let reports = rt.block_on(async {
                 let lake = Lake::open(&dir).expect("lake");
@@ -51,6 +47,31 @@ fn sample() -> &'static Sample {
         .join()
         .expect("ingest thread")
     })
+}
+
+/// A folder that lives as long as this test process: statics are never dropped, so a
+/// temporary directory held by one would outlive every run. It is kept in the target's
+/// temporary folder as `ako-NAME-PID`, and the folders of runs that have ended are
+/// removed when the next run asks (where `/proc` says which processes live).
+pub fn run_dir(name: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let prefix = format!("ako-{name}-");
+    if let Ok(entries) = std::fs::read_dir(root) {
+        for entry in entries.flatten() {
+            let file_name = entry.file_name();
+            let pid = file_name.to_str().and_then(|n| n.strip_prefix(&prefix));
+            let ended = pid.is_some_and(|pid| {
+                Path::new("/proc/self").exists() && !Path::new("/proc").join(pid).exists()
+            });
+            if ended {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+    let dir = root.join(format!("{prefix}{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a folder for the run");
+    dir
 }
 
 /// The shared lake of the bundled sample.
