@@ -133,6 +133,9 @@ fn for_each_id(
     Ok(())
 }
 
+/// A row as the search sorts it: its id's hash, then its line.
+type Pair = (u64, u64);
+
 /// (hash, line) pairs sorted in bounded runs, the full ones spilled to disk.
 struct Runs<'a> {
     dir: &'a Path,
@@ -177,10 +180,9 @@ impl<'a> Runs<'a> {
     /// The `keep` smallest lines whose hash occurs on an earlier line, with that hash.
     fn later_lines(mut self, keep: usize) -> Result<Vec<(u64, u64)>, IngestError> {
         self.current.sort_unstable();
-        let mut sources: Vec<Box<dyn Iterator<Item = std::io::Result<(u64, u64)>>>> =
-            vec![Box::new(
-                std::mem::take(&mut self.current).into_iter().map(Ok),
-            )];
+        let mut sources: Vec<Box<dyn Iterator<Item = std::io::Result<Pair>>>> = vec![Box::new(
+            std::mem::take(&mut self.current).into_iter().map(Ok),
+        )];
         for path in &self.spilled {
             let file = File::open(path).map_err(io(path))?;
             sources.push(Box::new(RunReader(BufReader::new(file))));
