@@ -210,6 +210,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         ),
         web::ServeEvent::Stopped => eprintln!("ako: stopped"),
     };
+    // Held past the server's end so that the query runtime is never torn down under a
+    // warm-up: the Delta kernel's `block_on` waits on a task spawned on that runtime and
+    // panics when shutdown drops it. Every request has been answered by then and derived
+    // files are written whole (temporary file, then rename), so the process just ends.
+    let held = state.clone();
     web::serve(
         state,
         args.addr,
@@ -217,6 +222,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         &announce,
     )
     .await?;
+    std::mem::forget(held);
     Ok(ExitCode::SUCCESS)
 }
 
