@@ -262,31 +262,39 @@ fn cells(array: &dyn Array) -> Result<Vec<Cell>, ArrowError> {
         .collect())
 }
 
-/// A string column of a query result as a plain `StringArray`, whatever string type
-/// (`Utf8`, `Utf8View`, dictionary) DataFusion chose for it.
+/// The column `name` of `batch` cast to `to`, whatever text type (`Utf8`, `Utf8View`,
+/// dictionary) DataFusion chose for it.
+fn text_as(
+    batch: &RecordBatch,
+    name: &str,
+    to: &DataType,
+) -> Result<datafusion::arrow::array::ArrayRef, ArrowError> {
+    let column = batch
+        .column_by_name(name)
+        .ok_or_else(|| ArrowError::SchemaError(format!("no column `{name}`")))?;
+    cast(column, to)
+}
+
+/// A string column of a query result as a plain `StringArray`.
 pub fn string_column(
     batch: &RecordBatch,
     name: &str,
 ) -> Result<datafusion::arrow::array::StringArray, ArrowError> {
-    let column = batch
-        .column_by_name(name)
-        .ok_or_else(|| ArrowError::SchemaError(format!("no column `{name}`")))?;
-    let utf8 = cast(column, &DataType::Utf8)?;
-    Ok(utf8.as_string::<i32>().clone())
+    Ok(text_as(batch, name, &DataType::Utf8)?
+        .as_string::<i32>()
+        .clone())
 }
 
-/// A text column of `batch` as a string view, whatever its text type: the lake's
-/// columns are read as views already, so for them this copies nothing (where
-/// [`string_column`] copies every value into one buffer).
+/// A text column as a string view: the lake's columns are read as views already, so
+/// for them this copies nothing (where [`string_column`] copies every value into one
+/// buffer).
 pub fn string_view_column(
     batch: &RecordBatch,
     name: &str,
 ) -> Result<datafusion::arrow::array::StringViewArray, ArrowError> {
-    let column = batch
-        .column_by_name(name)
-        .ok_or_else(|| ArrowError::SchemaError(format!("no column `{name}`")))?;
-    let view = cast(column, &DataType::Utf8View)?;
-    Ok(view.as_string_view().clone())
+    Ok(text_as(batch, name, &DataType::Utf8View)?
+        .as_string_view()
+        .clone())
 }
 
 #[cfg(test)]
@@ -295,6 +303,39 @@ mod tests {
     use datafusion::arrow::array::{Float64Array, Int32Array, StringArray};
     use datafusion::arrow::datatypes::{Field, Schema};
     use std::sync::Arc;
+
+    #[test]
+    fn text_columns_read_alike_as_strings_and_as_views() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("org_code", DataType::Utf8, true),
+            Field::new("month", DataType::Utf8View, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(StringArray::from(vec![Some("AKL"), None])),
+                Arc::new(datafusion::arrow::array::StringViewArray::from(vec![
+                    "2025-07", "2025-08",
+                ])),
+            ],
+        )
+        .unwrap();
+        for name in ["org_code", "month"] {
+            let plain = string_column(&batch, name).unwrap();
+            let view = string_view_column(&batch, name).unwrap();
+            assert_eq!(
+                plain.iter().collect::<Vec<_>>(),
+                view.iter().collect::<Vec<_>>()
+            );
+        }
+        assert_eq!(
+            string_view_column(&batch, "month").unwrap().value(1),
+            "2025-08"
+        );
+        assert!(string_view_column(&batch, "org_code").unwrap().is_null(1));
+        let missing = string_view_column(&batch, "nope").unwrap_err().to_string();
+        assert!(missing.contains("no column `nope`"), "{missing}");
+    }
 
     #[test]
     fn batches_become_rows_in_column_order() {
