@@ -67,9 +67,7 @@ fn search(
     run_rows: usize,
     hash: &dyn Fn(&[u8]) -> u64,
 ) -> Result<Option<Vec<(u64, String)>>, IngestError> {
-    let spill =
-        tempfile::tempdir_in(staged.parent().unwrap_or(Path::new("."))).map_err(io(staged))?;
-    let mut runs = Runs::new(spill.path(), run_rows);
+    let mut runs = Runs::new(staged.parent().unwrap_or(Path::new(".")), run_rows);
     for_each_id(staged, |line, id| runs.push(hash(id.as_bytes()), line))?;
     let candidates = runs.later_lines(limit + 1)?;
     if candidates.is_empty() {
@@ -136,20 +134,23 @@ fn for_each_id(
 /// A row as the search sorts it: its id's hash, then its line.
 type Pair = (u64, u64);
 
-/// (hash, line) pairs sorted in bounded runs, the full ones spilled to disk.
+/// (hash, line) pairs sorted in bounded runs, the full ones spilled to a temporary
+/// folder in `parent`, made only when a file has more than one run's rows.
 struct Runs<'a> {
-    dir: &'a Path,
+    parent: &'a Path,
     run_rows: usize,
-    current: Vec<(u64, u64)>,
+    current: Vec<Pair>,
+    spill: Option<tempfile::TempDir>,
     spilled: Vec<PathBuf>,
 }
 
 impl<'a> Runs<'a> {
-    fn new(dir: &'a Path, run_rows: usize) -> Runs<'a> {
+    fn new(parent: &'a Path, run_rows: usize) -> Runs<'a> {
         Runs {
-            dir,
+            parent,
             run_rows,
             current: Vec::new(),
+            spill: None,
             spilled: Vec::new(),
         }
     }
@@ -164,7 +165,13 @@ impl<'a> Runs<'a> {
 
     fn spill(&mut self) -> Result<(), IngestError> {
         self.current.sort_unstable();
-        let path = self.dir.join(format!("run-{}", self.spilled.len()));
+        let dir = match &self.spill {
+            Some(dir) => dir,
+            None => self
+                .spill
+                .insert(tempfile::tempdir_in(self.parent).map_err(io(self.parent))?),
+        };
+        let path = dir.path().join(format!("run-{}", self.spilled.len()));
         let mut w = BufWriter::new(File::create(&path).map_err(io(&path))?);
         for &(hash, line) in &self.current {
             w.write_all(&hash.to_le_bytes())
@@ -177,7 +184,7 @@ impl<'a> Runs<'a> {
         Ok(())
     }
 
-    /// The `keep` smallest lines whose hash occurs on an earlier line, with that hash.
+    /// The `keep` smallest lines whose hash occurs on an earlier line, as (line, hash).
     fn later_lines(mut self, keep: usize) -> Result<Vec<(u64, u64)>, IngestError> {
         self.current.sort_unstable();
         let mut sources: Vec<Box<dyn Iterator<Item = std::io::Result<Pair>>>> = vec![Box::new(
@@ -191,10 +198,11 @@ impl<'a> Runs<'a> {
         // first pair is the earliest line and every one after it a later line.
         let mut heads = BinaryHeap::new();
         for (k, s) in sources.iter_mut().enumerate() {
-            if let Some(pair) = s.next().transpose().map_err(io(self.dir))? {
+            if let Some(pair) = s.next().transpose().map_err(io(self.parent))? {
                 heads.push(Reverse((pair, k)));
             }
         }
+        // (line, hash): the heap's largest line is the one to drop.
         let mut later: BinaryHeap<(u64, u64)> = BinaryHeap::new();
         let mut previous: Option<u64> = None;
         while let Some(Reverse(((hash, line), k))) = heads.pop() {
@@ -205,7 +213,7 @@ impl<'a> Runs<'a> {
                 }
             }
             previous = Some(hash);
-            if let Some(pair) = sources[k].next().transpose().map_err(io(self.dir))? {
+            if let Some(pair) = sources[k].next().transpose().map_err(io(self.parent))? {
                 heads.push(Reverse((pair, k)));
             }
         }
@@ -217,7 +225,7 @@ impl<'a> Runs<'a> {
 struct RunReader(BufReader<File>);
 
 impl Iterator for RunReader {
-    type Item = std::io::Result<(u64, u64)>;
+    type Item = std::io::Result<Pair>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let mut buf = [0u8; 16];

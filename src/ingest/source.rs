@@ -3,6 +3,7 @@
 //! Readers see every cell, mapped or not, so they are where identifiable data is caught:
 //! an identifying column name or a valid NHI anywhere refuses the whole file.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -120,11 +121,6 @@ fn refuse_value(line: u64, column: &str, why: &str) -> Refusal {
         column: Some(column.to_string()),
         message: why.to_string(),
     }
-}
-
-fn blank_to_none(s: &str) -> Option<String> {
-    let t = s.trim();
-    (!t.is_empty()).then(|| t.to_string())
 }
 
 /// Header names found in the first record of a file, for profile detection.
@@ -427,13 +423,14 @@ fn lookup<'a>(
     Some(value)
 }
 
-fn scalar_text(v: &serde_json::Value) -> Option<String> {
+/// A JSON value as a record's text ([`RawRecord::new`] trims it and drops blanks).
+fn scalar_text(v: &serde_json::Value) -> Option<Cow<'_, str>> {
     match v {
         serde_json::Value::Null => None,
-        serde_json::Value::String(s) => blank_to_none(s),
-        serde_json::Value::Bool(b) => Some(b.to_string()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        other => Some(other.to_string()),
+        serde_json::Value::String(s) => Some(Cow::Borrowed(s)),
+        serde_json::Value::Bool(b) => Some(Cow::Owned(b.to_string())),
+        serde_json::Value::Number(n) => Some(Cow::Owned(n.to_string())),
+        other => Some(Cow::Owned(other.to_string())),
     }
 }
 
@@ -485,7 +482,7 @@ impl RecordSource for JsonlSource {
                 }
                 Ok(())
             })?;
-            let values: Vec<Option<String>> = self
+            let values: Vec<Option<Cow<'_, str>>> = self
                 .paths
                 .iter()
                 .map(|p| {
