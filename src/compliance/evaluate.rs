@@ -7,6 +7,9 @@
 
 use std::collections::HashMap;
 
+// foldhash: millions of person keys are hashed once each.
+use datafusion::common::HashMap as FastMap;
+
 use super::rules::{Check, Filter, Recorded, Rule, RuleSet, Severity};
 
 const MICROS_PER_HOUR: f64 = 3_600_000_000.0;
@@ -250,85 +253,216 @@ fn hours(micros: i64) -> f64 {
     micros as f64 / MICROS_PER_HOUR
 }
 
-/// Every rule set over `e`.
-pub fn evaluate(sets: &[RuleSet], e: &Episodes) -> Evaluation {
-    let mut out = Evaluation::default();
-    // Rows of each person, by start: rolling windows and unrecorded ends need them.
-    let mut people: HashMap<(u32, &str), Vec<usize>> = HashMap::new();
-    for i in 0..e.len() {
-        people
-            .entry((e.org_code.codes[i], e.person_key.get(i)))
-            .or_default()
-            .push(i);
-    }
-    for rows in people.values_mut() {
-        rows.sort_by_key(|&i| e.start[i]);
-    }
-    for (s, set) in sets.iter().enumerate() {
-        for (r, rule) in set.rules.iter().enumerate() {
-            let filter = Compiled::new(&set.jurisdiction, &rule.when, e);
-            if filter.jurisdiction.is_none() {
-                continue;
-            }
-            let applicable: Vec<bool> = (0..e.len()).map(|i| filter.applies(e, i)).collect();
-            let mut counts: HashMap<(u32, u32), (usize, [u64; 4])> = HashMap::new();
-            let mut record = |row: usize, outcome: Outcome, detail: String| {
-                let entry = counts
-                    .entry((e.org_code.codes[row], e.month.codes[row]))
-                    .or_insert((row, [0; 4]));
-                entry.1[outcome.index()] += 1;
-                if outcome != Outcome::Compliant {
-                    out.findings.push(Finding {
-                        row,
-                        set: s,
-                        rule: r,
-                        outcome,
-                        detail,
-                    });
-                }
-            };
-            if let Check::RollingTotal {
-                window_hours,
-                max_hours,
-            } = rule.check
-            {
-                for rows in people.values() {
-                    rolling(
-                        e,
-                        rows,
-                        &applicable,
-                        window_hours,
-                        max_hours,
-                        rule,
-                        &mut record,
-                    );
-                }
-            } else {
-                for i in (0..e.len()).filter(|&i| applicable[i]) {
-                    let (outcome, detail) = check_one(rule, e, i, &people);
-                    record(i, outcome, detail);
-                }
-            }
-            let mut counts: Vec<Count> = counts
-                .into_values()
-                .map(|(row, by_outcome)| Count {
-                    row,
-                    set: s,
-                    rule: r,
-                    by_outcome,
-                })
-                .collect();
-            counts.sort_by_key(|c| {
-                (
-                    e.org_code.get(c.row).to_string(),
-                    e.month.get(c.row).to_string(),
-                )
-            });
-            out.counts.extend(counts);
+/// The rows of each person (organisation and person key), by start: rolling windows
+/// and unrecorded ends need them. One array grouped by person rather than a vector per
+/// person, so millions of episodes cost two allocations, not a million.
+struct People {
+    /// The person of each row.
+    person: Vec<u32>,
+    /// `rows[starts[p]..starts[p + 1]]` are person `p`'s rows, by start.
+    starts: Vec<u32>,
+    rows: Vec<u32>,
+}
+
+impl People {
+    fn new(e: &Episodes) -> People {
+        let mut ids: FastMap<(u32, &str), u32> = FastMap::with_capacity(e.len() / 2);
+        let person: Vec<u32> = (0..e.len())
+            .map(|i| {
+                let next = ids.len() as u32;
+                *ids.entry((e.org_code.codes[i], e.person_key.get(i)))
+                    .or_insert(next)
+            })
+            .collect();
+        let n = ids.len();
+        drop(ids);
+        let mut starts = vec![0u32; n + 1];
+        for &p in &person {
+            starts[p as usize + 1] += 1;
+        }
+        for k in 0..n {
+            starts[k + 1] += starts[k];
+        }
+        // Rows in index order within each person, then a stable sort by start: ties keep
+        // the order the extract gave them.
+        let mut next = starts.clone();
+        let mut rows = vec![0u32; e.len()];
+        for (i, &p) in person.iter().enumerate() {
+            rows[next[p as usize] as usize] = i as u32;
+            next[p as usize] += 1;
+        }
+        for p in 0..n {
+            rows[starts[p] as usize..starts[p + 1] as usize].sort_by_key(|&i| e.start[i as usize]);
+        }
+        People {
+            person,
+            starts,
+            rows,
         }
     }
-    out.findings.sort_by_key(|f| (f.set, f.rule, f.row));
+
+    fn len(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    fn rows(&self, p: usize) -> &[u32] {
+        &self.rows[self.starts[p] as usize..self.starts[p + 1] as usize]
+    }
+
+    /// A null end is an ongoing episode unless the same person's next episode of the
+    /// same practice has already started: then the end simply was not recorded.
+    fn end_unrecorded(&self, e: &Episodes, i: usize) -> bool {
+        self.rows(self.person[i] as usize).iter().any(|&j| {
+            let j = j as usize;
+            j != i && e.practice.codes[j] == e.practice.codes[i] && e.start[j] > e.start[i]
+        })
+    }
+}
+
+fn needs_people(rule: &Rule) -> bool {
+    match &rule.check {
+        Check::RollingTotal { .. } => true,
+        Check::Recorded { fields } => fields.contains(&Recorded::EndTime),
+        _ => false,
+    }
+}
+
+/// Every rule set over `e`. Rules are independent, so they are shared among the cores;
+/// each rule reads only its jurisdiction's rows, and its counts go to a cell per
+/// organisation and month found by arithmetic, not hashing.
+pub fn evaluate(sets: &[RuleSet], e: &Episodes) -> Evaluation {
+    assert!(e.len() < u32::MAX as usize, "row numbers are kept as u32");
+    let mut by_jurisdiction: Vec<Vec<u32>> = vec![Vec::new(); e.jurisdiction.values.len()];
+    for (i, &j) in e.jurisdiction.codes.iter().enumerate() {
+        by_jurisdiction[j as usize].push(i as u32);
+    }
+    let rules: Vec<(usize, usize)> = sets
+        .iter()
+        .enumerate()
+        // A jurisdiction with no episodes has nothing to count.
+        .filter(|(_, set)| e.jurisdiction.index.contains_key(&set.jurisdiction))
+        .flat_map(|(s, set)| (0..set.rules.len()).map(move |r| (s, r)))
+        .collect();
+    let people = rules
+        .iter()
+        .any(|&(s, r)| needs_people(&sets[s].rules[r]))
+        .then(|| People::new(e));
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(rules.len())
+        .max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, Vec<Finding>, Vec<Count>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&(s, r)) = rules.get(k) else {
+                            return mine;
+                        };
+                        let (findings, counts) =
+                            evaluate_rule(sets, s, r, e, &by_jurisdiction, people.as_ref());
+                        mine.push((k, findings, counts));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a rule's evaluation panicked"))
+            .collect()
+    });
+    done.sort_by_key(|(k, _, _)| *k);
+    let mut out = Evaluation::default();
+    for (_, findings, counts) in done {
+        out.findings.extend(findings);
+        out.counts.extend(counts);
+    }
     out
+}
+
+/// One rule: its findings by row, and its counts by organisation and month.
+fn evaluate_rule(
+    sets: &[RuleSet],
+    s: usize,
+    r: usize,
+    e: &Episodes,
+    by_jurisdiction: &[Vec<u32>],
+    people: Option<&People>,
+) -> (Vec<Finding>, Vec<Count>) {
+    let set = &sets[s];
+    let rule = &set.rules[r];
+    let filter = Compiled::new(&set.jurisdiction, &rule.when, e);
+    let Some(j) = filter.jurisdiction else {
+        return (Vec::new(), Vec::new());
+    };
+    let rows = &by_jurisdiction[j as usize];
+    let months = e.month.values.len();
+    let mut cells: Vec<Option<(usize, [u64; 4])>> = vec![None; e.org_code.values.len() * months];
+    let mut findings = Vec::new();
+    let mut record = |row: usize, outcome: Outcome, detail: String| {
+        let cell = e.org_code.codes[row] as usize * months + e.month.codes[row] as usize;
+        cells[cell].get_or_insert((row, [0; 4])).1[outcome.index()] += 1;
+        if outcome != Outcome::Compliant {
+            findings.push(Finding {
+                row,
+                set: s,
+                rule: r,
+                outcome,
+                detail,
+            });
+        }
+    };
+    if let Check::RollingTotal {
+        window_hours,
+        max_hours,
+    } = rule.check
+    {
+        let people = people.expect("built when a rule needs it");
+        let mut applicable = vec![false; e.len()];
+        for &i in rows {
+            applicable[i as usize] = filter.applies(e, i as usize);
+        }
+        let mut theirs = Vec::new();
+        for p in 0..people.len() {
+            theirs.clear();
+            theirs.extend(
+                people
+                    .rows(p)
+                    .iter()
+                    .map(|&i| i as usize)
+                    .filter(|&i| applicable[i]),
+            );
+            rolling(e, &theirs, window_hours, max_hours, rule, &mut record);
+        }
+        findings.sort_by_key(|f| f.row);
+    } else {
+        for &i in rows {
+            let i = i as usize;
+            if filter.applies(e, i) {
+                let unrecorded = || people.is_some_and(|p| p.end_unrecorded(e, i));
+                let (outcome, detail) = check_one(rule, e, i, unrecorded);
+                record(i, outcome, detail);
+            }
+        }
+    }
+    let mut counts: Vec<Count> = cells
+        .into_iter()
+        .flatten()
+        .map(|(row, by_outcome)| Count {
+            row,
+            set: s,
+            rule: r,
+            by_outcome,
+        })
+        .collect();
+    counts.sort_by(|a, b| {
+        (e.org_code.get(a.row), e.month.get(a.row))
+            .cmp(&(e.org_code.get(b.row), e.month.get(b.row)))
+    });
+    (findings, counts)
 }
 
 fn failed(rule: &Rule) -> Outcome {
@@ -338,19 +472,13 @@ fn failed(rule: &Rule) -> Outcome {
     }
 }
 
-/// A null end is an ongoing episode unless the same person's next episode of the same
-/// practice has already started: then the end simply was not recorded.
-fn end_unrecorded(e: &Episodes, i: usize, people: &HashMap<(u32, &str), Vec<usize>>) -> bool {
-    people[&(e.org_code.codes[i], e.person_key.get(i))]
-        .iter()
-        .any(|&j| j != i && e.practice.codes[j] == e.practice.codes[i] && e.start[j] > e.start[i])
-}
-
+/// A rule other than a rolling total on episode `i`; `unrecorded` says whether its null
+/// end is known to be missing rather than ongoing.
 fn check_one(
     rule: &Rule,
     e: &Episodes,
     i: usize,
-    people: &HashMap<(u32, &str), Vec<usize>>,
+    unrecorded: impl Fn() -> bool,
 ) -> (Outcome, String) {
     match &rule.check {
         Check::MaxDuration { hours: limit } => match e.end[i] {
@@ -393,7 +521,7 @@ fn check_one(
             for field in fields {
                 match field {
                     Recorded::EndTime if e.end[i].is_none() => {
-                        if end_unrecorded(e, i, people) {
+                        if unrecorded() {
                             missing.push(field.as_str());
                         } else {
                             unknown = true;
@@ -423,19 +551,17 @@ fn check_one(
     }
 }
 
-/// For each applicable episode of one person (rows sorted by start), the time in
-/// applicable episodes within the window ending at its end. The most time inside any
+/// For each applicable episode of one person (`rows`: those only, sorted by start), the
+/// time in them within the window ending at its end. The most time inside any
 /// window is reached at some episode's end, so checking at every end finds every breach.
 fn rolling(
     e: &Episodes,
     rows: &[usize],
-    applicable: &[bool],
     window_hours: f64,
     max_hours: f64,
     rule: &Rule,
     record: &mut impl FnMut(usize, Outcome, String),
 ) {
-    let rows: Vec<usize> = rows.iter().copied().filter(|&i| applicable[i]).collect();
     if rows.is_empty() {
         return;
     }
@@ -496,5 +622,243 @@ fn rolling(
         } else {
             record(i, Outcome::Compliant, String::new());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    type Found = (usize, usize, usize, Outcome, String);
+    type Counted = (usize, usize, String, String, [u64; 4]);
+
+    /// The evaluation as first written (a hash map of people, every rule over every
+    /// row), kept as the oracle the faster one must agree with, finding for finding.
+    fn reference(sets: &[RuleSet], e: &Episodes) -> (Vec<Found>, Vec<Counted>) {
+        let mut people: HashMap<(u32, &str), Vec<usize>> = HashMap::new();
+        for i in 0..e.len() {
+            people
+                .entry((e.org_code.codes[i], e.person_key.get(i)))
+                .or_default()
+                .push(i);
+        }
+        for rows in people.values_mut() {
+            rows.sort_by_key(|&i| e.start[i]);
+        }
+        let unrecorded = |i: usize| {
+            people[&(e.org_code.codes[i], e.person_key.get(i))]
+                .iter()
+                .any(|&j| {
+                    j != i && e.practice.codes[j] == e.practice.codes[i] && e.start[j] > e.start[i]
+                })
+        };
+        let (mut found, mut counted) = (Vec::new(), Vec::new());
+        for (s, set) in sets.iter().enumerate() {
+            for (r, rule) in set.rules.iter().enumerate() {
+                let filter = Compiled::new(&set.jurisdiction, &rule.when, e);
+                if filter.jurisdiction.is_none() {
+                    continue;
+                }
+                let applicable: Vec<bool> = (0..e.len()).map(|i| filter.applies(e, i)).collect();
+                let mut counts: HashMap<(String, String), [u64; 4]> = HashMap::new();
+                let mut record = |row: usize, outcome: Outcome, detail: String| {
+                    let key = (
+                        e.org_code.get(row).to_string(),
+                        e.month.get(row).to_string(),
+                    );
+                    counts.entry(key).or_insert([0; 4])[outcome.index()] += 1;
+                    if outcome != Outcome::Compliant {
+                        found.push((s, r, row, outcome, detail));
+                    }
+                };
+                if let Check::RollingTotal {
+                    window_hours,
+                    max_hours,
+                } = rule.check
+                {
+                    for rows in people.values() {
+                        let rows: Vec<usize> =
+                            rows.iter().copied().filter(|&i| applicable[i]).collect();
+                        rolling(e, &rows, window_hours, max_hours, rule, &mut record);
+                    }
+                } else {
+                    for i in (0..e.len()).filter(|&i| applicable[i]) {
+                        let (outcome, detail) = check_one(rule, e, i, || unrecorded(i));
+                        record(i, outcome, detail);
+                    }
+                }
+                let mut counts: Vec<Counted> = counts
+                    .into_iter()
+                    .map(|((org, month), by)| (s, r, org, month, by))
+                    .collect();
+                counts.sort();
+                counted.extend(counts);
+            }
+        }
+        found.sort_by_key(|f| (f.0, f.1, f.2));
+        (found, counted)
+    }
+
+    fn rule_sets() -> Vec<RuleSet> {
+        RuleSet::load_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("compliance"))
+            .expect("the bundled rules load")
+    }
+
+    /// One generated episode: organisation (which fixes the jurisdiction), person,
+    /// practice, codes, flags, start (minutes into a fortnight), length, observation gap.
+    type Drawn = (
+        usize,
+        u8,
+        usize,
+        usize,
+        usize,
+        usize,
+        bool,
+        bool,
+        u32,
+        Option<u32>,
+        Option<u8>,
+    );
+
+    fn episodes(drawn: &[Drawn]) -> Episodes {
+        const ORGS: [(&str, &str); 4] = [
+            ("AKL", "NZ"),
+            ("NSW-HD", "NSW"),
+            ("QLD-GC", "QLD"),
+            ("ACT-X", "ACT"),
+        ];
+        const PRACTICES: [&str; 3] = ["seclusion", "physical_restraint", "chemical_restraint"];
+        const SETTINGS: [&str; 3] = [
+            "acute_inpatient",
+            "disability_residential",
+            "intellectual_disability",
+        ];
+        const LEGAL: [&str; 3] = ["idccr", "mha_s30", "voluntary"];
+        const BY: [&str; 4] = ["care_manager", "authorised_doctor", "delegate", "nurse"];
+        let mut e = Episodes::default();
+        let base = 1_700_000_000_000_000i64;
+        for (n, d) in drawn.iter().enumerate() {
+            let (org, person, practice, setting, legal, by, emergency, minor, start, length, gap) =
+                *d;
+            let start = base + start as i64 * 60_000_000;
+            let month = if start < base + 7 * 24 * 3_600_000_000 {
+                "2023-11"
+            } else {
+                "2023-12"
+            };
+            let id = format!("E{n}");
+            let person = format!("P{person}");
+            e.push(Row {
+                org_code: ORGS[org].0,
+                episode_id: &id,
+                person_key: &person,
+                practice: PRACTICES[practice],
+                setting: SETTINGS[setting],
+                legal_status: LEGAL[legal],
+                authorised_by: BY[by],
+                jurisdiction: ORGS[org].1,
+                month,
+                emergency,
+                minor,
+                start,
+                end: length.map(|m| start + m as i64 * 60_000_000),
+                max_obs_gap_min: gap.map(i64::from),
+            });
+        }
+        e
+    }
+
+    fn drawn() -> impl Strategy<Value = Drawn> {
+        (
+            0..4usize,
+            0..6u8,
+            0..3usize,
+            0..3usize,
+            0..3usize,
+            0..4usize,
+            any::<bool>(),
+            any::<bool>(),
+            0..(14 * 24 * 60u32),
+            proptest::option::weighted(0.9, 1..(12 * 60u32)),
+            proptest::option::weighted(0.8, 5..30u8),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+        #[test]
+        fn the_fast_evaluation_finds_and_counts_what_the_first_one_did(
+            drawn in proptest::collection::vec(drawn(), 0..160)
+        ) {
+            let sets = rule_sets();
+            let e = episodes(&drawn);
+            let fast = evaluate(&sets, &e);
+            let found: Vec<Found> = fast
+                .findings
+                .iter()
+                .map(|f| (f.set, f.rule, f.row, f.outcome, f.detail.clone()))
+                .collect();
+            let counted: Vec<Counted> = fast
+                .counts
+                .iter()
+                .map(|c| (c.set, c.rule, e.org_code.get(c.row).to_string(), e.month.get(c.row).to_string(), c.by_outcome))
+                .collect();
+            let (want_found, want_counted) = reference(&sets, &e);
+            prop_assert_eq!(found, want_found);
+            prop_assert_eq!(counted, want_counted);
+        }
+    }
+
+    #[test]
+    fn a_person_over_nine_hours_in_a_day_is_found_once_per_episode_that_tips_it() {
+        // QLD-GC, one person: 4 h, then 4 h, then 2 h within a day; the third episode's
+        // window holds 10 h, the second's 8 h.
+        let hour = 60;
+        let drawn: Vec<Drawn> = [(0, 4), (5 * hour, 4), (10 * hour, 2)]
+            .into_iter()
+            .map(|(start, hours)| {
+                (
+                    2,
+                    0,
+                    0,
+                    0,
+                    0,
+                    1,
+                    false,
+                    false,
+                    start,
+                    Some(hours * hour),
+                    Some(10),
+                )
+            })
+            .collect();
+        let sets = rule_sets();
+        let e = episodes(&drawn);
+        let out = evaluate(&sets, &e);
+        let rolling: Vec<(usize, &str)> = out
+            .findings
+            .iter()
+            .filter(|f| sets[f.set].rules[f.rule].id == "qld_seclusion_9h_in_24h")
+            .map(|f| (f.row, f.detail.as_str()))
+            .collect();
+        assert_eq!(
+            rolling,
+            [(2, "10.00 h in the 24 h to this episode's end, over 9 h")]
+        );
+        // 3 h a time: the two 4 h episodes breach.
+        let long: Vec<usize> = out
+            .findings
+            .iter()
+            .filter(|f| sets[f.set].rules[f.rule].id == "qld_seclusion_3h")
+            .map(|f| f.row)
+            .collect();
+        assert_eq!(long, [0, 1]);
+        let counts = out
+            .counts
+            .iter()
+            .find(|c| sets[c.set].rules[c.rule].id == "qld_seclusion_9h_in_24h")
+            .expect("counted");
+        assert_eq!(counts.by_outcome, [2, 1, 0, 0]);
     }
 }
