@@ -33,11 +33,23 @@ WITH people AS (
     WHERE practice = 'seclusion' AND indigenous_status IS NOT NULL
     GROUP BY 1, 2, 3
 ),
+-- One pass over `people`: DataFusion computes a CTE as often as it is named, so the
+-- groups are counted side by side and unpivoted, not as a union of two aggregates.
+per_year AS (
+    SELECT org_code, fy,
+           count(*) FILTER (WHERE indigenous_status = 'indigenous') AS indigenous,
+           count(*) FILTER (WHERE indigenous_status = 'non_indigenous') AS non_indigenous,
+           count(*) FILTER (WHERE indigenous_status = 'not_stated') AS not_stated,
+           count(*) AS all_people
+    FROM people GROUP BY 1, 2
+),
 counts AS (
-    SELECT org_code, fy, indigenous_status, count(*) AS people
-    FROM people GROUP BY 1, 2, 3
-    UNION ALL
-    SELECT org_code, fy, 'all' AS indigenous_status, count(*) AS people FROM people GROUP BY 1, 2
+    SELECT c.org_code, c.fy, k.indigenous_status,
+           CASE k.indigenous_status WHEN 'indigenous' THEN c.indigenous
+                WHEN 'non_indigenous' THEN c.non_indigenous
+                WHEN 'not_stated' THEN c.not_stated ELSE c.all_people END AS people
+    FROM per_year c
+    CROSS JOIN (VALUES ('indigenous'), ('non_indigenous'), ('not_stated'), ('all')) AS k(indigenous_status)
 ),
 years AS (
     SELECT org_code,

@@ -19,7 +19,9 @@
 -- param: level text default org in org|peer_group|national -- what a row is about
 -- param: grouping text default size in size|challenge|config -- the peer grouping (ako peers --by)
 -- param: grain text default month in month|quarter|year|financial_year -- length of a period (a financial year runs July to June: 2024/25)
-WITH secluded AS (
+-- Each person once per period, Māori and other if any of their episodes say so; then
+-- both counted in one pass (DataFusion computes a CTE as often as it is named).
+WITH person_periods AS (
     SELECT org_code,
            CASE $grain
                WHEN 'quarter' THEN substr(month, 1, 4) || '-Q'
@@ -33,12 +35,19 @@ WITH secluded AS (
                    END
                ELSE month
            END AS month,
-           CASE ethnicity WHEN 'maori' THEN 'maori' WHEN 'pacific' THEN 'pacific'
-                ELSE 'other' END AS grp,
-           count(DISTINCT person_key) AS people
+           person_key,
+           bool_or(ethnicity = 'maori') AS maori,
+           bool_or(ethnicity NOT IN ('maori', 'pacific')) AS other
     FROM episodes
     WHERE practice = 'seclusion' AND ethnicity IS NOT NULL
     GROUP BY 1, 2, 3
+),
+secluded AS (
+    SELECT org_code, month,
+           count(*) FILTER (WHERE maori) AS maori_people,
+           count(*) FILTER (WHERE other) AS other_people
+    FROM person_periods
+    GROUP BY org_code, month
 ),
 counted AS (
     SELECT org_code, month AS period, ethnicity, people
@@ -95,13 +104,12 @@ rows AS (
            g.peer_group,
            m.month AS period,
            s.received,
-           CASE WHEN s.received THEN coalesce(sm.people, 0) END AS maori_secluded,
+           CASE WHEN s.received THEN coalesce(p.maori_people, 0) END AS maori_secluded,
            m.maori_inpatients,
-           CASE WHEN s.received THEN coalesce(so.people, 0) END AS other_secluded,
+           CASE WHEN s.received THEN coalesce(p.other_people, 0) END AS other_secluded,
            m.other_inpatients
     FROM months m
-    LEFT JOIN secluded sm ON sm.org_code = m.org_code AND sm.month = m.month AND sm.grp = 'maori'
-    LEFT JOIN secluded so ON so.org_code = m.org_code AND so.month = m.month AND so.grp = 'other'
+    LEFT JOIN secluded p ON p.org_code = m.org_code AND p.month = m.month
     LEFT JOIN arrived s ON s.org_code = m.org_code AND s.month = m.month
     LEFT JOIN peer_groups g ON g.org_code = m.org_code AND g.grouping = $grouping
     LEFT JOIN organisations o ON o.org_code = m.org_code

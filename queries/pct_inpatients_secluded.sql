@@ -40,12 +40,33 @@ WITH secluded AS (
     FROM episodes
     WHERE practice = 'seclusion'
 ),
+-- Each person once per period, with the groups any of their episodes recorded: one pass
+-- over the episodes (DataFusion computes a CTE as often as it is named), then the groups
+-- counted side by side and unpivoted.
+person_periods AS (
+    SELECT org_code, month, person_key,
+           bool_or(NOT other_code_set AND ethnicity = 'maori') AS maori,
+           bool_or(NOT other_code_set AND ethnicity = 'pacific') AS pacific,
+           bool_or(NOT other_code_set AND ethnicity = 'non_maori_non_pacific') AS non_maori_non_pacific
+    FROM secluded
+    GROUP BY org_code, month, person_key
+),
+period_counts AS (
+    SELECT org_code, month,
+           count(*) FILTER (WHERE maori) AS maori,
+           count(*) FILTER (WHERE pacific) AS pacific,
+           count(*) FILTER (WHERE non_maori_non_pacific) AS non_maori_non_pacific,
+           count(*) AS all_people
+    FROM person_periods
+    GROUP BY org_code, month
+),
 people_secluded AS (
-    SELECT org_code, month, ethnicity, count(DISTINCT person_key) AS people
-    FROM secluded WHERE NOT other_code_set GROUP BY org_code, month, ethnicity
-    UNION ALL
-    SELECT org_code, month, 'all' AS ethnicity, count(DISTINCT person_key) AS people
-    FROM secluded GROUP BY org_code, month
+    SELECT c.org_code, c.month, k.ethnicity,
+           CASE k.ethnicity WHEN 'maori' THEN c.maori WHEN 'pacific' THEN c.pacific
+                WHEN 'non_maori_non_pacific' THEN c.non_maori_non_pacific
+                ELSE c.all_people END AS people
+    FROM period_counts c
+    CROSS JOIN (VALUES ('maori'), ('pacific'), ('non_maori_non_pacific'), ('all')) AS k(ethnicity)
 ),
 -- Distinct inpatients of the period: the month's own count, or the quarter's or
 -- financial year's from `inpatients_by_period` (never a sum of months).

@@ -28,11 +28,21 @@ WITH people AS (
     WHERE practice = 'seclusion'
     GROUP BY 1, 2, 3
 ),
+-- One pass over `people`: DataFusion computes a CTE as often as it is named, so the
+-- groups are counted side by side and unpivoted, not as a union of two aggregates.
+per_year AS (
+    SELECT org_code, fy, age_band,
+           count(*) FILTER (WHERE maori) AS maori,
+           count(*) FILTER (WHERE NOT maori) AS non_maori,
+           count(*) AS all_people
+    FROM people GROUP BY 1, 2, 3
+),
 counts AS (
-    SELECT org_code, fy, age_band, CASE WHEN maori THEN 'maori' ELSE 'non_maori' END AS ethnicity, count(*) AS people
-    FROM people WHERE maori IS NOT NULL GROUP BY 1, 2, 3, 4
-    UNION ALL
-    SELECT org_code, fy, age_band, 'all' AS ethnicity, count(*) AS people FROM people GROUP BY 1, 2, 3
+    SELECT c.org_code, c.fy, c.age_band, k.ethnicity,
+           CASE k.ethnicity WHEN 'maori' THEN c.maori WHEN 'non_maori' THEN c.non_maori
+                ELSE c.all_people END AS people
+    FROM per_year c
+    CROSS JOIN (VALUES ('maori'), ('non_maori'), ('all')) AS k(ethnicity)
 ),
 years AS (
     SELECT org_code,
