@@ -6,6 +6,8 @@
 -- description: (least squares). Null where the data cannot give a value.
 -- unit: mixed: see each column
 -- param: months int default 24 -- how many of the latest months to read
+-- The window is a scalar subquery, which the engine evaluates once, not a join with
+-- `idx`, which became a nested-loop join over millions of episodes.
 WITH idx AS (
     SELECT max(CAST(substr(month, 1, 4) AS BIGINT) * 12 + CAST(substr(month, 6, 2) AS BIGINT)) AS last
     FROM inpatient_activity
@@ -15,8 +17,8 @@ activity AS (
            a.month,
            sum(a.bed_days) AS bed_days,
            sum(CASE WHEN a.ethnicity = 'maori' THEN a.bed_days ELSE 0 END) AS maori_bed_days
-    FROM inpatient_activity a, idx
-    WHERE CAST(substr(a.month, 1, 4) AS BIGINT) * 12 + CAST(substr(a.month, 6, 2) AS BIGINT) > idx.last - $months
+    FROM inpatient_activity a
+    WHERE CAST(substr(a.month, 1, 4) AS BIGINT) * 12 + CAST(substr(a.month, 6, 2) AS BIGINT) > (SELECT last FROM idx) - $months
     GROUP BY a.org_code, a.month
 ),
 events AS (
@@ -41,9 +43,9 @@ monthly AS (
 durations AS (
     SELECT e.org_code,
            median(CAST(CAST(e.end_time AS BIGINT) - CAST(e.start_time AS BIGINT) AS DOUBLE) / 3600000000.0) AS median_hours
-    FROM episodes e, idx
+    FROM episodes e
     WHERE e.practice = 'seclusion' AND e.end_time IS NOT NULL
-      AND CAST(substr(e.month, 1, 4) AS BIGINT) * 12 + CAST(substr(e.month, 6, 2) AS BIGINT) > idx.last - $months
+      AND CAST(substr(e.month, 1, 4) AS BIGINT) * 12 + CAST(substr(e.month, 6, 2) AS BIGINT) > (SELECT last FROM idx) - $months
     GROUP BY e.org_code
 ),
 rates AS (
