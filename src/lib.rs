@@ -30,6 +30,7 @@ pub mod deviants;
 pub mod generate;
 pub mod ideas;
 pub mod ingest;
+pub mod kept;
 pub mod lake;
 pub mod model;
 pub mod pack;

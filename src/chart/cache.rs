@@ -7,26 +7,19 @@
 //! an image only when they would have drawn the same one, and no role can be served a
 //! picture made for another.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use lru::LruCache;
 use sha2::{Digest, Sha256};
 
 use super::{ChartError, Figure, png};
+use crate::kept::Kept;
 
 /// Bytes of images kept by default: a few hundred charts.
 pub const PNG_BUDGET: usize = 32 << 20;
 
 /// Rendered PNGs by figure, least recently used dropped past a byte budget.
 pub struct PngCache {
-    inner: Mutex<Inner>,
-    budget: usize,
-}
-
-struct Inner {
-    images: LruCache<[u8; 32], Arc<Vec<u8>>>,
-    bytes: usize,
-    hits: u64,
+    images: Kept<Vec<u8>>,
 }
 
 impl Default for PngCache {
@@ -38,12 +31,7 @@ impl Default for PngCache {
 impl PngCache {
     pub fn with_budget(budget: usize) -> PngCache {
         PngCache {
-            inner: Mutex::new(Inner {
-                images: LruCache::unbounded(),
-                bytes: 0,
-                hits: 0,
-            }),
-            budget,
+            images: Kept::with_budget(budget),
         }
     }
 
@@ -58,38 +46,18 @@ impl PngCache {
 
     /// The image kept for `key`, if any.
     pub fn get(&self, key: &PngKey) -> Option<Arc<Vec<u8>>> {
-        let mut inner = self.lock();
-        let found = inner.images.get(&key.0).cloned();
-        inner.hits += u64::from(found.is_some());
-        found
+        self.images.get(&key.0)
     }
 
-    /// Keeps `image`, drawn from the figure of `key`, making room if need be. Drawing
-    /// happens outside the lock, so two requests for a new picture may both draw it:
-    /// that costs a little time and nothing else.
+    /// Keeps `image`, drawn from the figure of `key`, making room if need be.
     pub fn put(&self, key: PngKey, image: Vec<u8>) -> Arc<Vec<u8>> {
-        let image = Arc::new(image);
-        let mut inner = self.lock();
-        if image.len() <= self.budget && inner.images.put(key.0, image.clone()).is_none() {
-            inner.bytes += image.len();
-        }
-        while inner.bytes > self.budget {
-            match inner.images.pop_lru() {
-                Some((_, old)) => inner.bytes -= old.len(),
-                None => break,
-            }
-        }
-        image
+        let bytes = image.len();
+        self.images.put(key.0, image, bytes)
     }
 
     /// Images held, their bytes, and the requests answered from them.
     pub fn stats(&self) -> (usize, usize, u64) {
-        let inner = self.lock();
-        (inner.images.len(), inner.bytes, inner.hits)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().expect("png cache lock")
+        self.images.stats()
     }
 }
 

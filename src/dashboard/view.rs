@@ -65,6 +65,9 @@ pub struct Basis {
 /// One lake version as the dashboards show it, with what is read from it once: peer
 /// codes, change ideas and the years a period filter offers.
 pub struct Edition {
+    /// Unique to this edition in this process: answers kept for one are never given for
+    /// another, even of the same lake version (its peer codes may be keyed anew).
+    pub serial: u64,
     pub source: Source,
     pub pseudonyms: Pseudonyms,
     /// The lake's change ideas (the import path; recorded ones are in [`Edition::judged`]).
@@ -133,7 +136,9 @@ impl Edition {
             },
         )
         .await?;
+        static SERIALS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         Ok(Edition {
+            serial: SERIALS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             series,
             collab_path: basis.collab_path.clone(),
             judged: Mutex::new(None),
@@ -178,6 +183,12 @@ impl Edition {
             })
             .await
             .cloned()
+    }
+
+    /// The collaborative database's files as they are now (modification times and
+    /// lengths): the same state gives the same judged ideas, so the same charts.
+    pub fn collab_state(&self) -> String {
+        format!("{:?}", self.collab_path.as_deref().map(stamp))
     }
 
     /// Every change idea judged on this lake version, with the rebase decisions recorded

@@ -99,47 +99,18 @@ pub(crate) struct PanelRequest {
     pub(crate) views: Vec<FilterView>,
 }
 
-/// A panel request as its handlers receive it: the panel computed and protected for
-/// whoever asked, with its dashboard and panel. Handlers take it as an extractor, so
-/// each is a few lines about its output alone.
-pub(crate) struct PanelAsk(
-    pub(crate) PanelRequest,
-    pub(crate) Dashboard,
-    pub(crate) Panel,
-);
-
-impl axum::extract::FromRequestParts<Arc<AppState>> for PanelAsk {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &Arc<AppState>,
-    ) -> Result<Self, ApiError> {
-        let bad = |e: String| ApiError::new(StatusCode::BAD_REQUEST, e);
-        let UrlPath((id, panel_id)) = UrlPath::<(String, String)>::from_request_parts(parts, state)
-            .await
-            .map_err(|e| bad(e.body_text()))?;
-        let Query(query) = Query::<BTreeMap<String, String>>::from_request_parts(parts, state)
-            .await
-            .map_err(|e| bad(e.body_text()))?;
-        let (r, d, panel) = panel_request(state, &id, &panel_id, &query, &parts.headers).await?;
-        Ok(PanelAsk(r, d, panel))
-    }
-}
-
 pub(crate) async fn panel_request(
     state: &AppState,
+    viewer: Viewer,
+    current: Arc<Edition>,
     id: &str,
     panel_id: &str,
     query: &BTreeMap<String, String>,
-    headers: &HeaderMap,
 ) -> Result<(PanelRequest, Dashboard, Panel), ApiError> {
-    let viewer = viewer(state, headers)?;
     let d = dashboard_for(state, id, &viewer)?;
     let panel = d
         .panel(panel_id)
         .ok_or_else(|| ApiError::not_found(&format!("panel `{panel_id}` in {id}")))?;
-    let current = state.current();
     let (choices, mut views) = choose(&current, d, &viewer, query)?;
     let shown = show(state, &current, d, panel, &viewer, &choices, &mut views).await?;
     Ok((
@@ -156,33 +127,102 @@ pub(crate) async fn panel_request(
 
 pub(crate) async fn api_panel(
     State(state): State<Arc<AppState>>,
-    PanelAsk(r, d, panel): PanelAsk,
+    call: PanelCall,
 ) -> Result<Response, ApiError> {
-    let figure = r.shown.figure(&state.settings.catalog, &panel);
-    let params: BTreeMap<_, _> = r
+    call.answer(&state, Output::Json).await
+}
+
+/// The API's JSON of a panel: its fields, and who asked with which filters.
+pub(crate) fn panel_json(
+    state: &AppState,
+    r: &PanelRequest,
+    d: &Dashboard,
+    panel: &Panel,
+) -> String {
+    let figure = r.shown.figure(&state.settings.catalog, panel);
+    let params: BTreeMap<&str, &str> = r
         .shown
         .params
         .iter()
         .filter(|(k, _)| k != "org" || r.viewer.role == Role::Analyst)
-        .cloned()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let mut body = panel_fields(
+    let mut body = PanelJson::new(
         &state.settings.catalog,
-        &d,
-        &panel,
+        d,
+        panel,
         r.current.source.lake_version,
         &r.shown,
         &figure,
     );
-    for (key, value) in [
-        ("role", json!(r.viewer.role)),
-        ("params", json!(params)),
-        ("filters", json!(r.views)),
-        ("links", json!(panel_links(&d, &panel, &r.views))),
-    ] {
-        body.insert(key.into(), value);
+    body.role = Some(r.viewer.role);
+    body.params = Some(params);
+    body.filters = Some(&r.views);
+    body.links = Some(panel_links(d, panel, &r.views));
+    serde_json::to_string(&body).expect("panel JSON serialises")
+}
+
+/// A panel's JSON, written straight from the tables (no tree of values in between),
+/// keys in alphabetical order as they always came out.
+#[derive(serde::Serialize)]
+pub(crate) struct PanelJson<'a> {
+    chart: ChartKind,
+    columns: &'a [String],
+    compare: Option<crate::table::RowsJson<'a>>,
+    dashboard: &'a str,
+    description: &'a str,
+    estimate: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    filters: Option<&'a [FilterView]>,
+    indicator: &'a str,
+    indicator_title: &'a str,
+    lake_version: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    links: Option<BTreeMap<&'static str, String>>,
+    panel: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    params: Option<BTreeMap<&'a str, &'a str>>,
+    period: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<Role>,
+    rows: crate::table::RowsJson<'a>,
+    suppressed: usize,
+    title: &'a str,
+    unit: &'a str,
+}
+
+impl<'a> PanelJson<'a> {
+    fn new(
+        catalog: &'a Catalog,
+        d: &'a Dashboard,
+        panel: &'a Panel,
+        lake_version: Option<i64>,
+        shown: &'a Shown,
+        figure: &'a chart::Figure,
+    ) -> PanelJson<'a> {
+        let indicator = indicator_of(catalog, panel);
+        PanelJson {
+            chart: panel.chart,
+            columns: &shown.table.columns,
+            compare: shown.compare.as_ref().map(|c| c.rows_json()),
+            dashboard: &d.id,
+            description: &figure.description,
+            estimate: indicator.estimate.map(Estimate::name),
+            filters: None,
+            indicator: &indicator.name,
+            indicator_title: &indicator.title,
+            lake_version,
+            links: None,
+            panel: &panel.id,
+            params: None,
+            period: &figure.footer,
+            role: None,
+            rows: shown.table.rows_json(),
+            suppressed: shown.suppressed(),
+            title: &panel.title,
+            unit: &indicator.unit,
+        }
     }
-    Ok(axum::Json(body).into_response())
 }
 
 /// A panel's JSON as both the API and the published site give it.
@@ -194,27 +234,16 @@ pub fn panel_fields(
     shown: &Shown,
     figure: &chart::Figure,
 ) -> serde_json::Map<String, serde_json::Value> {
-    let indicator = indicator_of(catalog, panel);
-    let body = json!({
-        "dashboard": d.id,
-        "panel": panel.id,
-        "title": panel.title,
-        "indicator": indicator.name,
-        "indicator_title": indicator.title,
-        "unit": indicator.unit,
-        "chart": panel.chart,
-        "estimate": indicator.estimate.map(Estimate::name),
-        "lake_version": lake_version,
-        "period": figure.footer,
-        "description": figure.description,
-        "suppressed": shown.suppressed(),
-        "columns": shown.table.columns,
-        "rows": shown.table.rows_json(),
-        "compare": shown.compare.as_ref().map(|c| c.rows_json()),
-    });
-    match body {
-        serde_json::Value::Object(map) => map,
-        _ => unreachable!("json! of braces is an object"),
+    match serde_json::to_value(PanelJson::new(
+        catalog,
+        d,
+        panel,
+        lake_version,
+        shown,
+        figure,
+    )) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => unreachable!("a struct serialises to an object"),
     }
 }
 
@@ -232,79 +261,23 @@ pub(crate) fn download_name(
     )
 }
 
-/// A download: its type, how the browser should treat it, and its bytes.
-pub(crate) fn download(
-    content_type: &'static str,
-    disposition: String,
-    body: impl IntoResponse,
-) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, content_type.to_string()),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        body,
-    )
-        .into_response()
-}
-
-pub(crate) async fn panel_csv(PanelAsk(r, d, panel): PanelAsk) -> Result<Response, ApiError> {
-    let name = download_name(&d, &panel, r.current.source.lake_version, "csv");
-    Ok(download(
-        "text/csv; charset=utf-8",
-        name,
-        r.shown.table.to_csv(),
-    ))
-}
-
-/// The chart of a panel, as SVG or PNG.
-pub(crate) async fn panel_chart(
-    state: &AppState,
-    PanelAsk(r, d, panel): PanelAsk,
-    png: bool,
+pub(crate) async fn panel_csv(
+    State(state): State<Arc<AppState>>,
+    call: PanelCall,
 ) -> Result<Response, ApiError> {
-    if panel.chart == ChartKind::Table {
-        return Err(ApiError::not_found("chart: this panel is a table"));
-    }
-    let version = r.current.source.lake_version;
-    let figure = r.shown.figure(&state.settings.catalog, &panel);
-    if png {
-        let key = chart::cache::PngKey::of(&figure);
-        let image = match state.pngs.get(&key) {
-            Some(image) => image,
-            None => {
-                // Rasterising takes milliseconds of CPU: keep it off the request
-                // threads, and no more at once than there are cores.
-                let _core = state.rasters.acquire().await.map_err(internal)?;
-                let drawn = tokio::task::spawn_blocking(move || chart::png(&figure))
-                    .await
-                    .map_err(internal)?
-                    .map_err(internal)?;
-                state.pngs.put(key, drawn)
-            }
-        };
-        Ok(download(
-            "image/png",
-            download_name(&d, &panel, version, "png"),
-            axum::body::Bytes::copy_from_slice(&image),
-        ))
-    } else {
-        let svg = chart::svg(&figure).map_err(internal)?;
-        let name = download_name(&d, &panel, version, "svg").replace("attachment", "inline");
-        Ok(download("image/svg+xml", name, svg))
-    }
+    call.answer(&state, Output::Csv).await
 }
 
 pub(crate) async fn panel_svg(
     State(state): State<Arc<AppState>>,
-    ask: PanelAsk,
+    call: PanelCall,
 ) -> Result<Response, ApiError> {
-    panel_chart(&state, ask, false).await
+    call.answer(&state, Output::Svg).await
 }
 
 pub(crate) async fn panel_png(
     State(state): State<Arc<AppState>>,
-    ask: PanelAsk,
+    call: PanelCall,
 ) -> Result<Response, ApiError> {
-    panel_chart(&state, ask, true).await
+    call.answer(&state, Output::Png).await
 }

@@ -28,6 +28,7 @@ use crate::dashboard::{ChartKind, Dashboard, Dashboards, Panel, indicator_of};
 use crate::lake::{Lake, LakeError};
 use crate::privacy::{Role, Viewer};
 
+mod answers;
 mod api;
 mod auth;
 mod breakout_page;
@@ -42,6 +43,7 @@ mod state;
 mod view;
 mod workers;
 
+use answers::*;
 use api::*;
 use auth::*;
 use error::*;

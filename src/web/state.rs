@@ -54,6 +54,8 @@ pub struct AppState {
     pub cache: Cache,
     /// Charts rasterised before, by figure (so by version, filters and role).
     pub pngs: crate::chart::PngCache,
+    /// Whole panel answers by request (so by edition, viewer, filters and output).
+    pub answers: crate::kept::Kept<super::answers::Answer>,
     pub(crate) lake: Lake,
     /// What each new lake version's edition is computed from.
     pub(crate) basis: Basis,
@@ -102,6 +104,7 @@ impl AppState {
             current: RwLock::new(Arc::new(current)),
             cache: Cache::default(),
             pngs: crate::chart::PngCache::default(),
+            answers: crate::kept::Kept::with_budget(super::answers::ANSWER_BUDGET),
             lake,
             basis,
         }))
@@ -158,6 +161,7 @@ impl AppState {
         let version = next.source.lake_version;
         *self.current.write().expect("state lock") = Arc::new(next);
         self.cache.retain_version(version);
+        self.answers.clear();
         if let Some(v) = version {
             // Pinned sessions' versions keep their derived tables.
             let oldest = self

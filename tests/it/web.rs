@@ -682,28 +682,123 @@ async fn serve_stops_gracefully_on_sigterm() {
 #[test]
 fn a_chart_drawn_once_is_served_again_from_the_image_cache() {
     let server = server::start(ako::config::Config::default());
-    let url = |panel: &str| {
+    let url = |panel: &str, query: &str| {
         server.url(&format!(
-            "/api/dashboards/national-overview/panels/{panel}/chart.png"
+            "/api/dashboards/national-overview/panels/{panel}/chart.png{query}"
         ))
     };
-    let first = get(&url("funnel"), None);
+    let first = get(&url("funnel", ""), None);
     assert_eq!(first.status, 200);
     assert_eq!(&first.body[..4], b"\x89PNG");
     let (images, _, hits) = server.state.pngs.stats();
     assert!(images >= 1);
-    let again = get(&url("funnel"), None);
+    // The same request again is the same answer, kept whole: nothing drawn or looked up.
+    let (_, _, answered) = server.state.answers.stats();
+    let again = get(&url("funnel", ""), None);
     assert_eq!(again.body, first.body, "the same picture");
+    assert_eq!(again.content_type, "image/png");
+    assert_eq!(server.state.answers.stats().2, answered + 1);
+    assert_eq!(
+        server.state.pngs.stats(),
+        (images, server.state.pngs.stats().1, hits)
+    );
+    // Another request that draws the same figure (the filter's default, spelt out) is
+    // another answer but the same picture: found in the image cache, not drawn again.
+    let spelt = get(&url("funnel", "?ethnicity=all"), None);
+    assert_eq!(spelt.body, first.body);
     assert_eq!(
         server.state.pngs.stats().2,
         hits + 1,
-        "answered from the cache"
+        "answered from the image cache"
     );
     assert_eq!(server.state.pngs.stats().0, images, "nothing new drawn");
     // another panel is another figure: drawn, kept beside the first
-    let other = get(&url("events-rate"), None);
+    let other = get(&url("events-rate", ""), None);
     assert_eq!(other.status, 200);
     assert_ne!(other.body, first.body);
     assert_eq!(server.state.pngs.stats().0, images + 1);
     assert_eq!(server.state.pngs.stats().2, hits + 1);
+}
+
+/// A whole panel answer is kept for the next identical request, so a breakout's
+/// shared panel costs one computation, but only ever for the same viewer: another role
+/// or organisation, another filter or another output is answered on its own, and who
+/// asks is checked on every request.
+#[test]
+fn a_panel_answer_is_kept_for_the_viewer_who_asked_and_no_one_else() {
+    use ako::privacy::tokens;
+    let text = format!(
+        "[privacy]\npseudonym_key = \"test key\"\n\n\
+         [[tokens]]\nrole = \"analyst\"\nhash = \"{}\"\n\n\
+         [[tokens]]\nrole = \"leader\"\norg = \"{LEADER_ORG}\"\nhash = \"{}\"\n",
+        tokens::hash("kept_analyst"),
+        tokens::hash("kept_leader"),
+    );
+    let config = ako::config::Config::parse(std::path::Path::new("test.toml"), &text).unwrap();
+    let server = server::start(config);
+    let url = |query: &str| {
+        server.url(&format!(
+            "/api/dashboards/my-organisation/panels/peer-ranking{query}"
+        ))
+    };
+    let codes = |got: &Got| -> Vec<String> {
+        got.json()["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["org_code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let kept = || server.state.answers.stats();
+    let analyst = get(&url(""), Some("kept_analyst"));
+    assert_eq!(analyst.status, 200, "{}", analyst.text());
+    assert_eq!(analyst.content_type, "application/json");
+    assert_eq!(kept().0, 1);
+    let again = get(&url(""), Some("kept_analyst"));
+    assert_eq!(again.body, analyst.body);
+    assert_eq!(
+        (kept().0, kept().2),
+        (1, 1),
+        "the second was the first's answer"
+    );
+    // The leader asks the same URL: their own answer, with peers under pseudonyms.
+    let leader = get(&url(""), Some("kept_leader"));
+    assert_eq!(leader.status, 200);
+    assert_ne!(leader.body, analyst.body);
+    assert!(
+        codes(&analyst).iter().all(|c| !c.starts_with('P')),
+        "{:?}",
+        codes(&analyst)
+    );
+    assert!(
+        codes(&leader)
+            .iter()
+            .any(|c| c.starts_with('P') && c.len() == 4)
+    );
+    assert!(codes(&leader).contains(&LEADER_ORG.to_string()));
+    assert_eq!((kept().0, kept().2), (2, 1));
+    assert_eq!(get(&url(""), Some("kept_leader")).body, leader.body);
+    assert_eq!(kept().2, 2);
+    // No token, or a wrong one: refused as before, never a kept answer.
+    assert_eq!(get(&url(""), None).status, 403);
+    assert_eq!(get(&url(""), Some("kept_nobody")).status, 401);
+    assert_eq!(kept().2, 2);
+    // Another filter and another output are other answers.
+    let grouped = get(&url("?grouping=challenge"), Some("kept_analyst"));
+    assert_eq!(grouped.status, 200);
+    let csv = get(
+        &server.url("/api/dashboards/my-organisation/panels/peer-ranking/data.csv"),
+        Some("kept_analyst"),
+    );
+    assert!(
+        csv.content_type.starts_with("text/csv"),
+        "{}",
+        csv.content_type
+    );
+    assert!(
+        csv.text().starts_with("org_code") || csv.text().contains(','),
+        "{}",
+        csv.text()
+    );
+    assert_eq!((kept().0, kept().2), (4, 2));
 }
