@@ -7,6 +7,7 @@
 //! ever given again to the same viewer asking the same thing of the same data. Who the
 //! viewer is (token, session) is still checked on every request, before the lookup.
 
+use axum::extract::FromRequestParts;
 use sha2::{Digest, Sha256};
 
 use super::*;
@@ -107,6 +108,20 @@ impl axum::extract::FromRequestParts<Arc<AppState>> for PanelCall {
 }
 
 impl PanelCall {
+    /// The answer kept for this request, if any, after checking who asks.
+    fn kept(&self, state: &AppState, output: Output) -> Result<Option<Response>, ApiError> {
+        let viewer = viewer(state, &self.headers)?;
+        let key = key(
+            &state.current(),
+            &viewer,
+            &self.dashboard,
+            &self.panel,
+            &self.query,
+            output,
+        );
+        Ok(state.answers.get(&key).map(|a| a.response()))
+    }
+
     /// The answer kept for this request, or made now and kept.
     pub(crate) async fn answer(
         self,
@@ -198,4 +213,37 @@ async fn png_of(state: &AppState, figure: chart::Figure) -> Result<Arc<Vec<u8>>,
         .map_err(internal)?
         .map_err(internal)?;
     Ok(state.pngs.put(key, drawn))
+}
+
+/// Admission of the panel outputs: a kept answer is given at once, whatever the load,
+/// since it computes nothing; one that must be computed waits for room like every
+/// other expensive route ([`admit`]).
+pub(crate) async fn admit_panel(
+    State(state): State<Arc<AppState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    // `/api/dashboards/{id}/panels/{panel}` and its three downloads: the segment after
+    // the panel's, if any, names the output.
+    let output = match request.uri().path().split('/').nth(6) {
+        Some("data.csv") => Output::Csv,
+        Some("chart.svg") => Output::Svg,
+        Some("chart.png") => Output::Png,
+        _ => Output::Json,
+    };
+    // The handler's own extractor, so the lookup reads the request as the handler will.
+    let (mut parts, body) = request.into_parts();
+    if let Ok(call) = PanelCall::from_request_parts(&mut parts, &state).await {
+        match call.kept(&state, output) {
+            Ok(Some(kept)) => return kept,
+            Err(refused) => return refused.into_response(),
+            Ok(None) => {}
+        }
+    }
+    admit(
+        State(state),
+        axum::extract::Request::from_parts(parts, body),
+        next,
+    )
+    .await
 }

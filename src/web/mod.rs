@@ -76,6 +76,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/sessions", axum::routing::post(sessions_page::create))
         .route("/api/dashboards/{id}", get(api_dashboard))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), admit));
+    // A panel's outputs are admitted the same way unless their answer is kept.
+    let panels = Router::new()
         .route("/api/dashboards/{id}/panels/{panel}", get(api_panel))
         .route(
             "/api/dashboards/{id}/panels/{panel}/data.csv",
@@ -89,7 +92,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/dashboards/{id}/panels/{panel}/chart.png",
             get(panel_png),
         )
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), admit));
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            admit_panel,
+        ));
     Router::new()
         .route("/", get(pages::index))
         .route("/healthz", get(healthz))
@@ -142,6 +148,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             axum::routing::post(breakouts::publish_summary),
         )
         .merge(expensive)
+        .merge(panels)
         // Inside compression, so it reads the handler's JSON before it is compressed.
         .layer(axum::middleware::from_fn(html_errors))
         .layer(SetResponseHeaderLayer::overriding(

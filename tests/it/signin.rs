@@ -216,6 +216,10 @@ fn a_token_removed_from_the_configuration_stops_working_without_a_restart() {
 #[test]
 fn a_full_server_answers_503_at_once_and_health_stays_quick() {
     let server = crate::server::start(ako::config::Config::default());
+    // Asked once while there is room: its answer is kept.
+    let kept_url = server.url("/api/dashboards/national-overview/panels/events-rate");
+    let kept = get(&kept_url, None);
+    assert_eq!(kept.status, 200);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let room = server.state.admission();
     let held = rt
@@ -231,6 +235,10 @@ fn a_full_server_answers_503_at_once_and_health_stays_quick() {
         None,
     );
     assert_eq!(png.status, 503);
+    // A kept answer computes nothing, so it needs no room: the same bytes, full or not.
+    let again = get(&kept_url, None);
+    assert_eq!(again.status, 200);
+    assert_eq!(again.body, kept.body);
     // Health and the list of dashboards need no room.
     assert_eq!(get(&server.url("/healthz"), None).status, 200);
     assert_eq!(get(&server.url("/api/dashboards"), None).status, 200);
