@@ -22,6 +22,8 @@ pub(crate) enum Output {
     Csv,
     Svg,
     Png,
+    /// A dashboard's page (its panel is empty in the key).
+    Page,
 }
 
 /// A response body with the headers that describe it.
@@ -168,6 +170,7 @@ async fn make(
         return Err(ApiError::not_found("chart: this panel is a table"));
     }
     Ok(match output {
+        Output::Page => unreachable!("pages are made by pages::dashboard"),
         Output::Json => Answer {
             content_type: "application/json",
             disposition: None,

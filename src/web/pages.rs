@@ -142,8 +142,14 @@ pub async fn dashboard(
     let viewer = viewer(&state, &headers)?;
     let d = super::dashboard_for(&state, &id, &viewer)?;
     let current = state.current();
+    // Kept whole like a panel's answer (by edition, viewer, dashboard and filters).
+    let key = super::answers::key(&current, &viewer, &id, "", &query, super::Output::Page);
+    if let Some(kept) = state.answers.get(&key) {
+        return Ok(kept.response());
+    }
     let (choices, mut views) = choose(&current, d, &viewer, &query)?;
     let mut panels = Vec::new();
+    let mut complete = true;
     for panel in &d.panels {
         let shown = show(&state, &current, d, panel, &viewer, &choices, &mut views).await;
         let view = match &shown {
@@ -151,14 +157,17 @@ pub async fn dashboard(
                 panel,
                 Ok((shown, &shown.figure(&state.settings.catalog, panel))),
             ),
-            Err(e) => panel_view(panel, Err(e)),
+            Err(e) => {
+                complete = false;
+                panel_view(panel, Err(e))
+            }
         };
         panels.push(view);
     }
     for (view, panel) in panels.iter_mut().zip(&d.panels) {
         view.links = panel_links(d, panel, &views);
     }
-    render(
+    let html = render_html(
         "dashboard.html",
         context! {
             title => d.title,
@@ -171,4 +180,18 @@ pub async fn dashboard(
             home => "/",
         },
     )
+    .map_err(super::internal)?;
+    let page = super::Answer {
+        content_type: "text/html; charset=utf-8",
+        disposition: None,
+        body: html.into(),
+    };
+    // A page with a panel that could not be computed is not kept: the next visit tries
+    // again.
+    if complete {
+        let bytes = page.body.len();
+        Ok(state.answers.put(key, page, bytes).response())
+    } else {
+        Ok(page.response())
+    }
 }

@@ -801,4 +801,21 @@ fn a_panel_answer_is_kept_for_the_viewer_who_asked_and_no_one_else() {
         csv.text()
     );
     assert_eq!((kept().0, kept().2), (4, 2));
+    // A dashboard's page is kept the same way, per viewer.
+    let page_url = server.url("/dashboards/my-organisation");
+    let page = get(&page_url, Some("kept_analyst"));
+    assert_eq!(page.status, 200);
+    assert!(
+        page.content_type.starts_with("text/html"),
+        "{}",
+        page.content_type
+    );
+    let again = get(&page_url, Some("kept_analyst"));
+    assert_eq!(again.body, page.body);
+    assert_eq!(kept().2, 3);
+    let theirs = get(&page_url, Some("kept_leader"));
+    assert_eq!(theirs.status, 200);
+    assert_ne!(theirs.body, page.body);
+    assert!(theirs.text().contains(LEADER_ORG));
+    assert_eq!(kept().2, 3);
 }
