@@ -250,3 +250,29 @@ pub(crate) async fn admit_panel(
     )
     .await
 }
+
+/// Admission of a dashboard's page: kept, it is given at once (as [`admit_panel`]).
+pub(crate) async fn admit_page(
+    State(state): State<Arc<AppState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (mut parts, body) = request.into_parts();
+    if let (Ok(UrlPath(id)), Ok(Query(query))) = (
+        UrlPath::<String>::from_request_parts(&mut parts, &state).await,
+        Query::<BTreeMap<String, String>>::from_request_parts(&mut parts, &state).await,
+    ) && let Ok(viewer) = viewer(&state, &parts.headers)
+        && dashboard_for(&state, &id, &viewer).is_ok()
+    {
+        let key = key(&state.current(), &viewer, &id, "", &query, Output::Page);
+        if let Some(kept) = state.answers.get(&key) {
+            return kept.response();
+        }
+    }
+    admit(
+        State(state),
+        axum::extract::Request::from_parts(parts, body),
+        next,
+    )
+    .await
+}

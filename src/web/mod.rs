@@ -65,7 +65,6 @@ pub fn router(state: Arc<AppState>) -> Router {
     // flood of uncached requests gets 503 quickly instead of queueing without end, and
     // the cheap routes (health, sign-in) stay quick.
     let expensive = Router::new()
-        .route("/dashboards/{id}", get(pages::dashboard))
         .route(
             "/sessions/{session}/groups/{group}",
             get(breakout_page::page),
@@ -77,7 +76,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/sessions", axum::routing::post(sessions_page::create))
         .route("/api/dashboards/{id}", get(api_dashboard))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), admit));
-    // A panel's outputs are admitted the same way unless their answer is kept.
+    // A dashboard's page and a panel's outputs are admitted the same way unless their
+    // answer is kept.
+    let page = Router::new()
+        .route("/dashboards/{id}", get(pages::dashboard))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            admit_page,
+        ));
     let panels = Router::new()
         .route("/api/dashboards/{id}/panels/{panel}", get(api_panel))
         .route(
@@ -148,6 +154,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             axum::routing::post(breakouts::publish_summary),
         )
         .merge(expensive)
+        .merge(page)
         .merge(panels)
         // Inside compression, so it reads the handler's JSON before it is compressed.
         .layer(axum::middleware::from_fn(html_errors))

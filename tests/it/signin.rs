@@ -220,6 +220,9 @@ fn a_full_server_answers_503_at_once_and_health_stays_quick() {
     let kept_url = server.url("/api/dashboards/national-overview/panels/events-rate");
     let kept = get(&kept_url, None);
     assert_eq!(kept.status, 200);
+    let page_url = server.url("/dashboards/national-overview");
+    let page = get(&page_url, None);
+    assert_eq!(page.status, 200);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let room = server.state.admission();
     let held = rt
@@ -239,6 +242,14 @@ fn a_full_server_answers_503_at_once_and_health_stays_quick() {
     let again = get(&kept_url, None);
     assert_eq!(again.status, 200);
     assert_eq!(again.body, kept.body);
+    let page_again = get(&page_url, None);
+    assert_eq!(page_again.status, 200);
+    assert_eq!(page_again.body, page.body);
+    assert_eq!(
+        get(&server.url("/dashboards/equity"), None).status,
+        503,
+        "not kept"
+    );
     // Health and the list of dashboards need no room.
     assert_eq!(get(&server.url("/healthz"), None).status, 200);
     assert_eq!(get(&server.url("/api/dashboards"), None).status, 200);
