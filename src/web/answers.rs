@@ -110,17 +110,28 @@ impl axum::extract::FromRequestParts<Arc<AppState>> for PanelCall {
 }
 
 impl PanelCall {
-    /// The answer kept for this request, if any, after checking who asks.
-    fn kept(&self, state: &AppState, output: Output) -> Result<Option<Response>, ApiError> {
+    /// Who asks (checked on every request), and the key of their answer.
+    fn identify(
+        &self,
+        state: &AppState,
+        current: &Edition,
+        output: Output,
+    ) -> Result<(Viewer, [u8; 32]), ApiError> {
         let viewer = viewer(state, &self.headers)?;
         let key = key(
-            &state.current(),
+            current,
             &viewer,
             &self.dashboard,
             &self.panel,
             &self.query,
             output,
         );
+        Ok((viewer, key))
+    }
+
+    /// The answer kept for this request, if any, after checking who asks.
+    fn kept(&self, state: &AppState, output: Output) -> Result<Option<Response>, ApiError> {
+        let (_, key) = self.identify(state, &state.current(), output)?;
         Ok(state.answers.get(&key).map(|a| a.response()))
     }
 
@@ -130,16 +141,8 @@ impl PanelCall {
         state: &AppState,
         output: Output,
     ) -> Result<Response, ApiError> {
-        let viewer = viewer(state, &self.headers)?;
         let current = state.current();
-        let key = key(
-            &current,
-            &viewer,
-            &self.dashboard,
-            &self.panel,
-            &self.query,
-            output,
-        );
+        let (viewer, key) = self.identify(state, &current, output)?;
         if let Some(kept) = state.answers.get(&key) {
             return Ok(kept.response());
         }
@@ -166,7 +169,7 @@ async fn make(
     panel: &Panel,
 ) -> Result<Answer, ApiError> {
     let version = r.current.source.lake_version;
-    if output != Output::Json && output != Output::Csv && panel.chart == ChartKind::Table {
+    if matches!(output, Output::Svg | Output::Png) && panel.chart == ChartKind::Table {
         return Err(ApiError::not_found("chart: this panel is a table"));
     }
     Ok(match output {
