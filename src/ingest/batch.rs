@@ -1,24 +1,14 @@
-//! Arrow record-batch builders for validated episodes and rejections, and the staging
-//! Parquet writer that keeps ingest memory bounded whatever the file size.
+//! Arrow record-batch builders for validated episodes and rejections, and the source
+//! lines of staged rows.
 
-use std::fs::File;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc::{SyncSender, sync_channel};
-use std::thread::JoinHandle;
 
 use datafusion::arrow::array::{
     ArrayRef, BooleanBuilder, Int32Builder, Int64Builder, StringBuilder,
     TimestampMicrosecondBuilder,
 };
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::parquet::arrow::ArrowWriter;
-use datafusion::parquet::basic::{Compression, ZstdLevel};
-use datafusion::parquet::errors::ParquetError;
-use datafusion::parquet::file::properties::WriterProperties;
-use datafusion::parquet::schema::types::ColumnPath;
 
 use super::validate::{Episode, RowRejection};
 use crate::model::{self, col};
@@ -31,19 +21,62 @@ fn utc(b: TimestampMicrosecondBuilder) -> TimestampMicrosecondBuilder {
     b.with_timezone("UTC")
 }
 
-/// Staging column holding each episode's source line, so duplicates found after
-/// staging can be named by line. Never written to the lake.
-pub const LINE: &str = "_line";
+/// The source line of each staged row. Rows are staged in line order and nearly every
+/// one is on the line after the row before, so only the rows that are not (after a
+/// rejected row, a multi-line record or the header) are kept: memory grows with those,
+/// not with the file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Lines {
+    /// (row, line) wherever a row's line is not the line after its predecessor's.
+    breaks: Vec<(u64, u64)>,
+    rows: u64,
+}
 
-/// The episode schema plus [`LINE`]: what staging files hold.
-pub fn staging_schema() -> SchemaRef {
-    let mut fields: Vec<Field> = model::episode_schema()
-        .fields()
-        .iter()
-        .map(|f| f.as_ref().clone())
-        .collect();
-    fields.push(Field::new(LINE, DataType::Int64, false));
-    Arc::new(Schema::new(fields))
+impl Lines {
+    /// The next row is on `line`, after every line pushed before.
+    pub fn push(&mut self, line: u64) {
+        let follows = self
+            .breaks
+            .last()
+            .is_some_and(|&(row, first)| first + (self.rows - row) == line);
+        if !follows {
+            self.breaks.push((self.rows, line));
+        }
+        self.rows += 1;
+    }
+
+    /// Rows pushed.
+    pub fn len(&self) -> u64 {
+        self.rows
+    }
+
+    /// True when no row was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// The row on `line`, if one is.
+    pub fn row_of(&self, line: u64) -> Option<u64> {
+        let i = self
+            .breaks
+            .partition_point(|&(_, first)| first <= line)
+            .checked_sub(1)?;
+        let (row, first) = self.breaks[i];
+        let end = self.breaks.get(i + 1).map_or(self.rows, |&(r, _)| r);
+        let found = row + (line - first);
+        (found < end).then_some(found)
+    }
+
+    /// Every row's line, in row order.
+    pub fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        self.breaks
+            .iter()
+            .enumerate()
+            .flat_map(|(i, &(row, first))| {
+                let end = self.breaks.get(i + 1).map_or(self.rows, |&(r, _)| r);
+                (0..end - row).map(move |k| first + k)
+            })
+    }
 }
 
 /// Accumulates episodes of one extract into record batches.
@@ -56,7 +89,6 @@ pub struct EpisodeBatch {
     minor: BooleanBuilder,
     emergency: BooleanBuilder,
     obs_gap: Int32Builder,
-    line: Int64Builder,
     len: usize,
 }
 
@@ -72,7 +104,6 @@ impl EpisodeBatch {
             minor: BooleanBuilder::new(),
             emergency: BooleanBuilder::new(),
             obs_gap: Int32Builder::new(),
-            line: Int64Builder::new(),
             len: 0,
         }
     }
@@ -87,8 +118,8 @@ impl EpisodeBatch {
         self.len == 0
     }
 
-    /// Appends one episode read from source line `line`.
-    pub fn push(&mut self, e: &Episode, line: u64) {
+    /// Appends one episode.
+    pub fn push(&mut self, e: &Episode) {
         let values: [Option<&str>; 16] = [
             Some(&e.org_code),
             Some(&e.episode_id),
@@ -116,14 +147,13 @@ impl EpisodeBatch {
         self.minor.append_value(e.minor);
         self.emergency.append_value(e.emergency);
         self.obs_gap.append_option(e.max_obs_gap_min);
-        self.line.append_value(line as i64);
         self.len += 1;
     }
 
-    /// Takes the rows held as a batch of [`staging_schema`]. String builders were
+    /// Takes the rows held as a batch of the episode schema. String builders were
     /// filled in the schema's order of string columns (see `push`).
     pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
-        let schema = staging_schema();
+        let schema = model::episode_schema();
         let mut strings = self.strings.iter_mut();
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
         for field in schema.fields() {
@@ -133,7 +163,6 @@ impl EpisodeBatch {
                 col::MINOR => Arc::new(self.minor.finish()),
                 col::EMERGENCY => Arc::new(self.emergency.finish()),
                 col::MAX_OBS_GAP_MIN => Arc::new(self.obs_gap.finish()),
-                LINE => Arc::new(self.line.finish()),
                 _ => Arc::new(
                     strings
                         .next()
@@ -220,91 +249,27 @@ impl RejectionBatch {
     }
 }
 
-/// A Parquet file written batch by batch in the lake's staging area, on a thread of its
-/// own: encoding took a fifth of a 10 M-row staging on the one thread that also parses
-/// and validates. Delta reads the file back through DataFusion. At most
-/// [`BATCHES_IN_FLIGHT`] batches wait for the writer, so memory stays bounded.
-pub struct StagedParquet {
-    path: PathBuf,
-    sender: Option<SyncSender<RecordBatch>>,
-    writer: Option<JoinHandle<Result<(), ParquetError>>>,
-    rows: usize,
-}
+#[cfg(test)]
+mod tests {
+    use super::Lines;
 
-/// Batches queued for the staging writer before the reader waits.
-const BATCHES_IN_FLIGHT: usize = 2;
-
-impl StagedParquet {
-    /// Creates `path` (its folder must exist).
-    pub fn create(path: &Path, schema: SchemaRef) -> Result<Self, ParquetError> {
-        let file = File::create(path)?;
-        // Small row groups: the writer buffers one group, and DataFusion decodes one
-        // group at a time when Delta reads the file back.
-        // Ids are all distinct: a dictionary for them is built and thrown away again
-        // in every row group (a tenth of the encoding time).
-        let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
-            .set_max_row_group_row_count(Some(BATCH_ROWS))
-            .set_column_dictionary_enabled(ColumnPath::from(col::EPISODE_ID), false)
-            .set_column_dictionary_enabled(ColumnPath::from(LINE), false)
-            .build();
-        let mut writer = ArrowWriter::try_new(file, schema, Some(props))?;
-        let (sender, batches) = sync_channel::<RecordBatch>(BATCHES_IN_FLIGHT);
-        let writer = std::thread::Builder::new()
-            .name("ako-staging".into())
-            .spawn(move || {
-                for batch in batches {
-                    writer.write(&batch)?;
-                }
-                writer.close().map(|_| ())
-            })?;
-        Ok(StagedParquet {
-            path: path.to_path_buf(),
-            sender: Some(sender),
-            writer: Some(writer),
-            rows: 0,
-        })
-    }
-
-    /// Appends a batch.
-    pub fn write(&mut self, batch: RecordBatch) -> Result<(), ParquetError> {
-        self.rows += batch.num_rows();
-        let sent = self.sender.as_ref().expect("open writer").send(batch);
-        if sent.is_err() {
-            // The writer stopped on an error; closing reports it.
-            return self
-                .finish()
-                .and(Err(ParquetError::General("staging writer stopped".into())));
+    #[test]
+    fn lines_keep_only_the_breaks_and_map_rows_both_ways() {
+        let mut lines = Lines::default();
+        // header on line 1; line 5 rejected; a record spanning lines 8-9
+        for line in [2, 3, 4, 6, 7, 8, 10, 11] {
+            lines.push(line);
         }
-        Ok(())
-    }
-
-    /// Rows written.
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
-
-    /// Closes the file (writing its footer) and returns its path.
-    pub fn close(mut self) -> Result<PathBuf, ParquetError> {
-        self.finish()?;
-        Ok(self.path.clone())
-    }
-
-    fn finish(&mut self) -> Result<(), ParquetError> {
-        drop(self.sender.take());
-        match self.writer.take() {
-            Some(handle) => handle
-                .join()
-                .unwrap_or_else(|_| Err(ParquetError::General("staging writer panicked".into()))),
-            None => Ok(()),
-        }
-    }
-}
-
-/// A refused file's staging is abandoned mid-way: the writer is waited for, so that its
-/// folder can be removed with nothing still writing into it.
-impl Drop for StagedParquet {
-    fn drop(&mut self) {
-        let _ = self.finish();
+        assert_eq!(lines.breaks, vec![(0, 2), (3, 6), (6, 10)]);
+        assert_eq!(lines.len(), 8);
+        assert_eq!(lines.iter().collect::<Vec<_>>(), [2, 3, 4, 6, 7, 8, 10, 11]);
+        assert_eq!(lines.row_of(2), Some(0));
+        assert_eq!(lines.row_of(4), Some(2));
+        assert_eq!(lines.row_of(5), None);
+        assert_eq!(lines.row_of(8), Some(5));
+        assert_eq!(lines.row_of(9), None);
+        assert_eq!(lines.row_of(11), Some(7));
+        assert_eq!(lines.row_of(12), None);
+        assert_eq!(lines.row_of(1), None);
     }
 }

@@ -21,7 +21,7 @@ use datafusion::arrow::datatypes::Int64Type;
 use datafusion::logical_expr::Expr;
 use datafusion::prelude::{col, lit};
 
-use super::{FileKind, FileReport, IngestError, Session, StagedExtract, Status, batch, failpoint};
+use super::{FileKind, FileReport, IngestError, Session, StagedExtract, Status, failpoint};
 use crate::lake::{self, WriteInput, WriteMode};
 use crate::model;
 
@@ -279,34 +279,22 @@ impl Session<'_> {
         failpoint("before-episodes-commit");
         let mut episodes_version = self.snapshot.tables.get(lake::EPISODES).copied();
         let mut terms = Vec::new();
-        let mut files = Vec::new();
-        let mut excluded = Vec::new();
+        let mut staged = Vec::new();
         for p in &set.extracts {
             let Some(term) = p.replaces() else { continue };
             terms.push(term);
-            if let Some(path) = &p.staged.episodes {
-                files.push(path.clone());
-                let lines = &p.staged.excluded_lines;
-                if !lines.is_empty() {
-                    let lines = lines.iter().map(|l| lit(*l as i64)).collect();
-                    excluded.push(
-                        col(model::col::EXTRACT_ID)
-                            .eq(lit(p.extract_id.as_str()))
-                            .and(col(batch::LINE).in_list(lines, false)),
-                    );
-                }
+            if let Some(rows) = &p.staged.episodes {
+                staged.push(rows.clone());
             }
         }
         if let Some(predicate) = any_of(terms) {
             // An extract with no rows at all says the organisation had no episodes in
             // its period, which replaces what the lake had there.
-            let input = if files.is_empty() {
+            let input = if staged.is_empty() {
                 WriteInput::Batches(vec![RecordBatch::new_empty(model::episode_schema())])
             } else {
                 WriteInput::Staged {
-                    files,
-                    // Repeated episode ids, by extract and line.
-                    filter: any_of(excluded).map(datafusion::logical_expr::not),
+                    staged,
                     schema: model::episode_schema(),
                 }
             };

@@ -17,13 +17,13 @@ use std::hash::{BuildHasher, Hasher};
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use datafusion::arrow::array::{AsArray, RecordBatch};
-use datafusion::arrow::datatypes::Int64Type;
+use datafusion::arrow::array::RecordBatch;
 use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::IngestError;
-use super::batch::LINE;
+use super::batch::Lines;
+use crate::lake::StagedRows;
 use crate::model::col;
 use crate::table::string_column;
 
@@ -38,9 +38,15 @@ const ATTEMPTS: usize = 8;
 /// (line, episode id) of every row whose id occurs on an earlier line, in line order;
 /// at most `limit + 1` rows, so a caller can tell "more than `limit`".
 pub async fn later_duplicates(
-    staged: &Path,
+    staged: &StagedRows,
+    lines: &Lines,
     limit: usize,
 ) -> Result<Vec<(u64, String)>, IngestError> {
+    let rows = Rows {
+        files: staged.paths()?,
+        lines,
+        spill: &staged.root,
+    };
     for _ in 0..ATTEMPTS {
         let key = std::collections::hash_map::RandomState::new();
         let hash = |id: &[u8]| {
@@ -48,27 +54,35 @@ pub async fn later_duplicates(
             h.write(id);
             h.finish()
         };
-        if let Some(found) = search(staged, limit, RUN_ROWS, &hash)? {
+        if let Some(found) = search(&rows, limit, RUN_ROWS, &hash)? {
             return Ok(found);
         }
     }
     Err(IngestError::Io {
-        path: staged.to_path_buf(),
+        path: staged.root.clone(),
         source: std::io::Error::other(format!(
             "episode ids collided under {ATTEMPTS} hash keys in a row; this should not happen"
         )),
     })
 }
 
+/// The staged rows searched: their files in row order, each row's source line, and a
+/// folder for spilled runs.
+struct Rows<'a> {
+    files: Vec<PathBuf>,
+    lines: &'a Lines,
+    spill: &'a Path,
+}
+
 /// One search under one hash; `None` when a collision may have hidden a duplicate.
 fn search(
-    staged: &Path,
+    rows: &Rows,
     limit: usize,
     run_rows: usize,
     hash: &dyn Fn(&[u8]) -> u64,
 ) -> Result<Option<Vec<(u64, String)>>, IngestError> {
-    let mut runs = Runs::new(staged.parent().unwrap_or(Path::new(".")), run_rows);
-    for_each_id(staged, |line, id| runs.push(hash(id.as_bytes()), line))?;
+    let mut runs = Runs::new(rows.spill, run_rows);
+    for_each_id(rows, |line, id| runs.push(hash(id.as_bytes()), line))?;
     let candidates = runs.later_lines(limit + 1)?;
     if candidates.is_empty() {
         return Ok(Some(Vec::new()));
@@ -78,7 +92,7 @@ fn search(
     // ones come out sorted.
     let mut first_line: HashMap<String, u64> = HashMap::new();
     let mut found = Vec::new();
-    for_each_id(staged, |line, id| {
+    for_each_id(rows, |line, id| {
         if found.len() > limit || !hashes.contains(&hash(id.as_bytes())) {
             return Ok(());
         }
@@ -105,27 +119,30 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> IngestError + '_ {
     }
 }
 
-/// Calls `f` with each staged row's line and episode id, in file order.
+/// Calls `f` with each staged row's line and episode id, in row order.
 fn for_each_id(
-    staged: &Path,
+    rows: &Rows,
     mut f: impl FnMut(u64, &str) -> Result<(), IngestError>,
 ) -> Result<(), IngestError> {
-    let file = File::open(staged).map_err(io(staged))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)?;
-    let schema = builder.parquet_schema();
-    let wanted: Vec<usize> = (0..schema.num_columns())
-        .filter(|&i| [LINE, col::EPISODE_ID].contains(&schema.column(i).name()))
-        .collect();
-    let mask = ProjectionMask::leaves(schema, wanted);
-    for batch in builder.with_projection(mask).build()? {
-        let batch: RecordBatch = batch?;
-        let lines = batch
-            .column_by_name(LINE)
-            .expect("projected")
-            .as_primitive::<Int64Type>();
-        let ids = string_column(&batch, col::EPISODE_ID)?;
-        for i in 0..batch.num_rows() {
-            f(lines.value(i) as u64, ids.value(i))?;
+    let mut lines = rows.lines.iter();
+    for path in &rows.files {
+        let file = File::open(path).map_err(io(path))?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file)?;
+        let schema = builder.parquet_schema();
+        let wanted: Vec<usize> = (0..schema.num_columns())
+            .filter(|&i| schema.column(i).name() == col::EPISODE_ID)
+            .collect();
+        let mask = ProjectionMask::leaves(schema, wanted);
+        for batch in builder.with_projection(mask).build()? {
+            let batch: RecordBatch = batch?;
+            let ids = string_column(&batch, col::EPISODE_ID)?;
+            for i in 0..batch.num_rows() {
+                let line = lines.next().ok_or_else(|| IngestError::Io {
+                    path: path.clone(),
+                    source: std::io::Error::other("more staged rows than lines read"),
+                })?;
+                f(line, ids.value(i))?;
+            }
         }
     }
     Ok(())
@@ -244,32 +261,53 @@ impl Iterator for RunReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use datafusion::arrow::array::{ArrayRef, Int64Array, StringArray};
+    use datafusion::arrow::array::{ArrayRef, StringArray};
     use datafusion::arrow::datatypes::{DataType, Field, Schema};
     use datafusion::parquet::arrow::ArrowWriter;
     use std::sync::Arc;
 
-    /// A staged file holding these ids on lines 2, 3, …, written in batches of 3 (only
-    /// the two columns the search reads).
-    fn staged(dir: &Path, ids: &[&str]) -> PathBuf {
-        let schema = Arc::new(Schema::new(vec![
-            Field::new(col::EPISODE_ID, DataType::Utf8, false),
-            Field::new(LINE, DataType::Int64, false),
-        ]));
-        let path = dir.join(format!("episodes-{}.parquet", ids.len()));
-        let mut w =
-            ArrowWriter::try_new(File::create(&path).unwrap(), schema.clone(), None).unwrap();
-        for (c, chunk) in ids.chunks(3).enumerate() {
-            let lines = (0..chunk.len()).map(|i| (c * 3 + i) as i64 + 2);
-            let columns: Vec<ArrayRef> = vec![
-                Arc::new(StringArray::from(chunk.to_vec())),
-                Arc::new(Int64Array::from_iter_values(lines)),
-            ];
-            w.write(&RecordBatch::try_new(schema.clone(), columns).unwrap())
-                .unwrap();
+    /// These ids staged on lines 2, 3, …: the first four in one file, the rest in a
+    /// second, each written in batches of 3 (only the column the search reads).
+    fn staged<'a>(dir: &'a Path, ids: &[&str], lines: &'a mut Lines) -> Rows<'a> {
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            col::EPISODE_ID,
+            DataType::Utf8,
+            false,
+        )]));
+        let mut files = Vec::new();
+        for (f, part) in [&ids[..ids.len().min(4)], &ids[ids.len().min(4)..]]
+            .iter()
+            .enumerate()
+        {
+            let path = dir.join(format!("part-{f}-{}.parquet", ids.len()));
+            let mut w =
+                ArrowWriter::try_new(File::create(&path).unwrap(), schema.clone(), None).unwrap();
+            for chunk in part.chunks(3) {
+                let columns: Vec<ArrayRef> = vec![Arc::new(StringArray::from(chunk.to_vec()))];
+                w.write(&RecordBatch::try_new(schema.clone(), columns).unwrap())
+                    .unwrap();
+            }
+            w.close().unwrap();
+            files.push(path);
         }
-        w.close().unwrap();
-        path
+        for i in 0..ids.len() {
+            lines.push(i as u64 + 2);
+        }
+        Rows {
+            files,
+            lines,
+            spill: dir,
+        }
+    }
+
+    fn hashed(rows: &Rows, limit: usize) -> Option<Vec<(u64, String)>> {
+        let key = std::collections::hash_map::RandomState::new();
+        let hash = |id: &[u8]| {
+            let mut h = key.build_hasher();
+            h.write(id);
+            h.finish()
+        };
+        search(rows, limit, RUN_ROWS, &hash).unwrap()
     }
 
     fn owned(found: &[(u64, &str)]) -> Vec<(u64, String)> {
@@ -278,32 +316,35 @@ mod tests {
 
     const IDS: [&str; 9] = ["E1", "E2", "E1", "E3", "E22", "E2", "E1", "E4", "E5"];
 
-    #[tokio::test]
-    async fn later_repeats_are_found_by_line_whether_runs_stay_in_memory_or_spill() {
+    #[test]
+    fn later_repeats_are_found_by_line_whether_runs_stay_in_memory_or_spill() {
         let dir = tempfile::tempdir().unwrap();
-        let path = staged(dir.path(), &IDS);
+        let mut lines = Lines::default();
+        let rows = staged(dir.path(), &IDS, &mut lines);
         let expected = owned(&[(4, "E1"), (7, "E2"), (8, "E1")]);
-        assert_eq!(later_duplicates(&path, 10).await.unwrap(), expected);
+        assert_eq!(hashed(&rows, 10), Some(expected.clone()));
         let sip = |id: &[u8]| {
             let mut h = std::collections::hash_map::DefaultHasher::new();
             h.write(id);
             h.finish()
         };
         // runs of two rows: five runs merged from disk
-        assert_eq!(search(&path, 10, 2, &sip).unwrap(), Some(expected.clone()));
+        assert_eq!(search(&rows, 10, 2, &sip).unwrap(), Some(expected.clone()));
         // at most limit + 1, the earliest
         assert_eq!(
-            search(&path, 1, 2, &sip).unwrap(),
+            search(&rows, 1, 2, &sip).unwrap(),
             Some(owned(&[(4, "E1"), (7, "E2")]))
         );
-        let none = staged(dir.path(), &["A", "B", "C", "D"]);
-        assert_eq!(later_duplicates(&none, 10).await.unwrap(), vec![]);
+        let mut lines = Lines::default();
+        let none = staged(dir.path(), &["A", "B", "C", "D", "F"], &mut lines);
+        assert_eq!(hashed(&none, 10), Some(vec![]));
     }
 
     #[test]
     fn a_hash_collision_never_rejects_a_row_and_a_hidden_repeat_means_another_try() {
         let dir = tempfile::tempdir().unwrap();
-        let path = staged(dir.path(), &IDS);
+        let mut lines = Lines::default();
+        let path = staged(dir.path(), &IDS, &mut lines);
         // every id of the same length collides: E1..E5 share a hash, E22 has its own
         let by_length = |id: &[u8]| id.len() as u64;
         // room for every candidate: the ids themselves decide, so E3, E4 and E5 stay

@@ -26,9 +26,9 @@ use datafusion::arrow::array::RecordBatch;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::lake::{Lake, LakeError, Snapshot, WriteInput, WriteMode};
+use crate::lake::{Lake, LakeError, Snapshot, StagedRows, StagedWriter, WriteInput, WriteMode};
 use crate::model::{self, Jurisdiction, ReferenceTable};
-use batch::{BATCH_ROWS, EpisodeBatch, RejectionBatch, StagedParquet};
+use batch::{BATCH_ROWS, EpisodeBatch, Lines, RejectionBatch};
 use commit::{CommitSet, Known, ManifestEntry, PendingExtract};
 use period::Period;
 use profile::{Profile, ProfileError, ProfileSet, SourceFormat};
@@ -689,7 +689,8 @@ impl Session<'_> {
         };
         let mut org = OneOrganisation::new(entitled, profile);
         let mut period = Coverage::new(declared, profile);
-        let mut episodes: Option<(EpisodeBatch, StagedParquet)> = None;
+        let mut episodes: Option<(EpisodeBatch, StagedWriter)> = None;
+        let mut lines = Lines::default();
         let mut rejections = RejectionBatch::new(extract_id, &display(path));
         let (mut read, mut accepted) = (0u64, 0u64);
         let base = self.progress.position();
@@ -746,20 +747,22 @@ impl Session<'_> {
             let (batch, writer) = match &mut episodes {
                 Some(pair) => pair,
                 None => {
-                    let w = StagedParquet::create(
-                        &staging.join("episodes.parquet"),
-                        batch::staging_schema(),
+                    let w = StagedWriter::create(
+                        &staging.join("episodes"),
+                        model::episode_schema(),
+                        &[model::col::ORG_CODE],
                     )?;
                     episodes.insert((EpisodeBatch::new(jurisdiction.as_str(), extract_id), w))
                 }
             };
-            batch.push(&episode, rec.line);
+            batch.push(&episode);
+            lines.push(rec.line);
             accepted += 1;
             if batch.len() >= BATCH_ROWS {
                 writer.write(batch.finish()?)?;
             }
         }
-        let episodes = match episodes {
+        let mut episodes = match episodes {
             Some((mut batch, mut writer)) => {
                 if !batch.is_empty() {
                     writer.write(batch.finish()?)?;
@@ -768,14 +771,18 @@ impl Session<'_> {
             }
             None => None,
         };
-        let excluded_lines = match &episodes {
-            Some(staged) => match reject_duplicates(staged, profile, &mut rejections).await? {
+        if let Some(staged) = &mut episodes {
+            let excluded = match reject_duplicates(staged, &lines, profile, &mut rejections).await?
+            {
                 Ok(lines) => lines,
                 Err(why) => return refused(org.code(), why, read),
-            },
-            None => Vec::new(),
-        };
-        accepted -= excluded_lines.len() as u64;
+            };
+            accepted -= excluded.len() as u64;
+            staged.skip = excluded
+                .iter()
+                .map(|&line| lines.row_of(line).expect("a repeat is a staged row"))
+                .collect();
+        }
         let rejected = rejections.len() as u64;
         debug_assert_eq!(read, accepted + rejected);
         let rejections = (!rejections.is_empty())
@@ -801,7 +808,6 @@ impl Session<'_> {
         Ok(Staged::Ready(StagedExtract {
             org,
             episodes,
-            excluded_lines,
             rejections,
             period: period.covered(),
             resent: period.resent,
@@ -821,9 +827,8 @@ const MAX_DUPLICATES: usize = 10_000;
 
 struct StagedExtract {
     org: Option<String>,
-    episodes: Option<PathBuf>,
-    /// Staged lines not to write (repeated episode ids).
-    excluded_lines: Vec<u64>,
+    /// The accepted rows, with repeated episode ids among them to leave out.
+    episodes: Option<StagedRows>,
     rejections: Option<RecordBatch>,
     period: Option<Period>,
     /// Ids of accepted episodes outside the declared period.
@@ -969,12 +974,13 @@ impl<'a> Coverage<'a> {
 /// Later occurrences of an episode id already in the extract, rejected by line; the
 /// lines not to write, or a refusal when there are so many the file looks doubled.
 async fn reject_duplicates(
-    staged: &Path,
+    staged: &StagedRows,
+    lines: &Lines,
     profile: &Profile,
     rejections: &mut RejectionBatch,
 ) -> Result<Result<Vec<u64>, Refusal>, IngestError> {
     let column = &profile.columns[model::col::EPISODE_ID];
-    let duplicates = duplicates::later_duplicates(staged, MAX_DUPLICATES).await?;
+    let duplicates = duplicates::later_duplicates(staged, lines, MAX_DUPLICATES).await?;
     if duplicates.len() > MAX_DUPLICATES {
         return Ok(Err(Refusal {
             line: Some(duplicates[MAX_DUPLICATES].0),

@@ -21,7 +21,7 @@ use datafusion::error::DataFusionError;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::logical_expr::Expr;
-use datafusion::prelude::{ParquetReadOptions, SessionContext, ident, lit};
+use datafusion::prelude::{SessionContext, ident, lit};
 use deltalake::operations::write::SchemaMode;
 use deltalake::parquet::basic::{Compression, ZstdLevel};
 use deltalake::parquet::file::properties::WriterProperties;
@@ -33,6 +33,9 @@ use url::Url;
 use crate::model::{self, ReferenceTable};
 
 mod schema;
+mod staged;
+
+pub use staged::{AS_IS_MIN_ROWS, StagedRows, StagedWriter};
 
 /// Name of the manifest table.
 pub const MANIFEST: &str = "extracts";
@@ -126,17 +129,19 @@ pub enum WriteMode {
 /// Where a write's rows come from.
 pub enum WriteInput {
     Batches(Vec<RecordBatch>),
-    /// Parquet files in the staging area, streamed by DataFusion: the rows passing
-    /// `filter` (all when `None`), projected to the table's `schema`.
+    /// Rows staged in the table's own layout ([`StagedWriter`]), with `schema` the
+    /// table's columns (partition columns included).
     Staged {
-        files: Vec<PathBuf>,
-        filter: Option<Expr>,
+        staged: Vec<StagedRows>,
         schema: SchemaRef,
     },
 }
 
 /// Memory a write's DataFusion plan may hold before spilling.
 const WRITE_MEMORY_LIMIT: usize = 256 * 1024 * 1024;
+
+/// Rows in a row group of the lake's Parquet files.
+const ROW_GROUP_ROWS: usize = 128 * 1024;
 
 /// How the lake's Parquet files are written: zstd, and row groups small enough that a
 /// writer or reader holds little at a time.
@@ -145,7 +150,7 @@ fn lake_parquet_properties() -> WriterProperties {
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(3).expect("valid zstd level"),
         ))
-        .set_max_row_group_row_count(Some(128 * 1024))
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         // Episode ids are distinct: a dictionary of them only costs time.
         .set_column_dictionary_enabled(ColumnPath::from(model::col::EPISODE_ID), false)
         .build()
@@ -407,6 +412,62 @@ impl Lake {
         Ok(restored)
     }
 
+    /// Commits staged rows by moving their files into the table, when that gives what
+    /// writing them would: nothing to leave out, the table's columns and partitions as
+    /// staged, and (for a replace) no row of the table matching what is replaced.
+    /// `None` when the rows must be written instead.
+    async fn commit_staged_as_is(
+        &self,
+        table: &str,
+        url: &Url,
+        staged: &[StagedRows],
+        schema: &SchemaRef,
+        mode: &WriteMode,
+        partition_by: &[&str],
+    ) -> Result<Option<i64>, LakeError> {
+        if !staged::committable_as_is(staged) {
+            return Ok(None);
+        }
+        let existing = self.latest(table).await?;
+        if let Some(dt) = &existing {
+            if !holds_as_staged(table, dt, schema, partition_by)? {
+                return Ok(None);
+            }
+            match mode {
+                WriteMode::Append => {}
+                WriteMode::ReplaceWhere(predicate) => {
+                    if self.any_row_matches(table, dt, predicate).await? {
+                        return Ok(None);
+                    }
+                }
+                WriteMode::Overwrite => return Ok(None),
+            }
+        }
+        let version =
+            staged::commit_as_is(table, existing.as_ref(), url, schema, staged, partition_by)
+                .await?;
+        Ok(Some(version))
+    }
+
+    /// Whether any row of `dt` satisfies `predicate` (read with partition and statistics
+    /// pruning, so new months of an organisation read next to nothing).
+    async fn any_row_matches(
+        &self,
+        name: &str,
+        dt: &DeltaTable,
+        predicate: &Expr,
+    ) -> Result<bool, LakeError> {
+        let ctx = SessionContext::new_with_config(session_config()?);
+        let provider = delta_provider(&ctx, name, dt).await?;
+        let found = ctx
+            .read_table(provider)?
+            .filter(predicate.clone())?
+            .limit(0, Some(1))?
+            .collect()
+            .await?;
+        Ok(found.iter().any(|b| b.num_rows() > 0))
+    }
+
     /// Writes rows to a table, creating it (with `partition_by`) if needed; returns the
     /// table's new version.
     pub async fn write(
@@ -417,6 +478,17 @@ impl Lake {
         partition_by: &[&str],
     ) -> Result<i64, LakeError> {
         let url = self.table_url(table)?;
+        if let WriteInput::Staged { staged, schema } = &input {
+            if staged.iter().all(|s| s.files.is_empty()) {
+                return Err(LakeError::NothingStaged(table.to_string()));
+            }
+            if let Some(version) = self
+                .commit_staged_as_is(table, &url, staged, schema, &mode, partition_by)
+                .await?
+            {
+                return Ok(version);
+            }
+        }
         let incoming = match &input {
             WriteInput::Batches(batches) => batches.first().map(|b| b.schema()),
             WriteInput::Staged { schema, .. } => Some(schema.clone()),
@@ -442,14 +514,7 @@ impl Lake {
         );
         let builder = match input {
             WriteInput::Batches(batches) => dt.write(batches),
-            WriteInput::Staged {
-                files,
-                filter,
-                schema,
-            } => {
-                if files.is_empty() {
-                    return Err(LakeError::NothingStaged(table.to_string()));
-                }
+            WriteInput::Staged { staged, schema } => {
                 // Staged files are read one after another in a single stream. Read side
                 // by side, each held batches in flight (1.5 GiB for a run's hundreds of
                 // files at 9.7 M rows); and a parallel scan of one large file outruns the
@@ -461,19 +526,12 @@ impl Lake {
                     .options_mut()
                     .execution
                     .target_partitions = 1;
-                let paths: Vec<String> = files
-                    .iter()
-                    .map(|p| p.to_string_lossy().into_owned())
-                    .collect();
-                let mut df = ctx
-                    .read_parquet(paths, ParquetReadOptions::default())
-                    .await?;
-                if let Some(filter) = filter {
-                    df = df.filter(filter)?;
-                }
-                let columns: Vec<&str> =
-                    schema.fields().iter().map(|f| f.name().as_str()).collect();
-                df = df.select_columns(&columns)?;
+                let stream = staged::StagedStream::new(schema.clone(), staged);
+                let provider = datafusion::catalog::streaming::StreamingTable::try_new(
+                    schema,
+                    vec![Arc::new(stream)],
+                )?;
+                let df = ctx.read_table(Arc::new(provider))?;
                 dt.write(Vec::new())
                     .with_input_plan(df.into_unoptimized_plan())
             }
@@ -543,6 +601,35 @@ impl Lake {
         let ctx = self.session(snapshot).await?;
         Ok(ctx.table(MANIFEST).await?.collect().await?)
     }
+}
+
+/// Whether `dt` holds exactly `schema`'s columns (types and nullability) partitioned by
+/// `partition_by`, with default statistics: then a staged file is what a write of the
+/// same rows would have added. Anything else (an older table to widen or relax first) is
+/// written through delta-rs, which evolves the schema.
+fn holds_as_staged(
+    name: &str,
+    dt: &DeltaTable,
+    schema: &SchemaRef,
+    partition_by: &[&str],
+) -> Result<bool, LakeError> {
+    use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
+    let snapshot = dt.snapshot().map_err(delta(name))?;
+    let expected: deltalake::kernel::StructType = schema.as_ref().try_into_kernel()?;
+    let held = snapshot.schema();
+    let same_columns = held.fields().len() == expected.fields().len()
+        && expected.fields().all(|f| {
+            held.field(f.name()).is_some_and(|h| {
+                h.data_type() == f.data_type() && h.is_nullable() == f.is_nullable()
+            })
+        });
+    let partitions = snapshot.metadata().partition_columns();
+    let same_partitions = partitions.len() == partition_by.len()
+        && partitions.iter().zip(partition_by).all(|(a, b)| a == b);
+    let config = snapshot.table_config();
+    let default_stats = config.data_skipping_num_indexed_cols.is_none()
+        && config.data_skipping_stats_columns.is_none();
+    Ok(same_columns && same_partitions && default_stats)
 }
 
 /// A column the table holds as required that new rows may leave empty (`ethnicity`,
