@@ -121,10 +121,10 @@ impl EpisodeBatch {
     /// Appends one episode.
     pub fn push(&mut self, e: &Episode) {
         let values: [Option<&str>; 16] = [
-            Some(&e.org_code),
-            Some(&e.episode_id),
-            Some(&e.person_key),
-            Some(&e.unit_code),
+            Some(e.org_code),
+            Some(e.episode_id),
+            Some(e.person_key),
+            Some(e.unit_code),
             Some(e.setting.as_str()),
             Some(e.practice.as_str()),
             Some(&e.age_band),
@@ -136,7 +136,7 @@ impl EpisodeBatch {
             Some(e.reason.as_str()),
             Some(&self.jurisdiction),
             Some(&self.extract_id),
-            Some(&e.month),
+            Some(e.month.as_str()),
         ];
         for (b, v) in self.strings.iter_mut().zip(values) {
             b.append_option(v);

@@ -80,9 +80,9 @@ impl<R: Read> Read for Bounded<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         let read = &buf[..n];
-        match read.iter().rposition(|&b| b == b'\n') {
+        match memchr::memrchr(b'\n', read) {
             Some(last) => {
-                self.newlines += read.iter().filter(|&&b| b == b'\n').count() as u64;
+                self.newlines += memchr::memchr_iter(b'\n', read).count() as u64;
                 self.since_newline = (n - last - 1) as u64;
             }
             None => self.since_newline += n as u64,

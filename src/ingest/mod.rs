@@ -731,7 +731,8 @@ impl Session<'_> {
                     rejections.set_org(code);
                 }
             }
-            let episode = match Validator::new(profile, org.jurisdiction()).episode(&rec) {
+            let validator = Validator::new(profile, org.jurisdiction());
+            let episode = match validator.episode(&rec) {
                 Ok(e) => e,
                 Err(rejection) => {
                     rejections.push(rejection);
@@ -934,7 +935,7 @@ impl<'a> Coverage<'a> {
     }
 
     fn place(&mut self, episode: &Episode, line: u64) -> Result<(), Refusal> {
-        let m = &episode.month;
+        let m = episode.month.as_str();
         match self.declared {
             Some(p) if !p.contains(m) => {
                 if self.resent.len() == MAX_RESENT {
@@ -947,21 +948,24 @@ impl<'a> Coverage<'a> {
                         ),
                     });
                 }
-                self.resent.push(episode.episode_id.clone());
+                self.resent.push(episode.episode_id.to_string());
             }
             Some(_) => {}
-            None => {
-                self.span = Some(match self.span.take() {
-                    None => Period {
-                        from: m.clone(),
-                        to: m.clone(),
-                    },
-                    Some(p) => Period {
-                        from: p.from.min(m.clone()),
-                        to: p.to.max(m.clone()),
-                    },
-                });
-            }
+            None => match &mut self.span {
+                None => {
+                    self.span = Some(Period {
+                        from: m.to_string(),
+                        to: m.to_string(),
+                    })
+                }
+                Some(p) => {
+                    if m < p.from.as_str() {
+                        p.from = m.to_string();
+                    } else if m > p.to.as_str() {
+                        p.to = m.to_string();
+                    }
+                }
+            },
         }
         Ok(())
     }

@@ -53,11 +53,21 @@ pub struct RawRecord {
 impl RawRecord {
     /// A record of `values`, each trimmed, blank ones as `None`.
     pub fn new<'a>(line: u64, values: impl IntoIterator<Item = Option<&'a str>>) -> RawRecord {
-        let mut text = String::new();
+        RawRecord::with_capacity(line, 0, values)
+    }
+
+    /// As [`RawRecord::new`], with room for `bytes` of values from the start (a CSV
+    /// record's length: growing the string as it filled was 2% of an ingest).
+    pub fn with_capacity<'a>(
+        line: u64,
+        bytes: usize,
+        values: impl IntoIterator<Item = Option<&'a str>>,
+    ) -> RawRecord {
+        let mut text = String::with_capacity(bytes);
         let spans = values
             .into_iter()
             .map(|v| {
-                let v = v.map(str::trim).filter(|v| !v.is_empty())?;
+                let v = v.map(trim).filter(|v| !v.is_empty())?;
                 let start = text.len() as u32;
                 text.push_str(v);
                 Some((start, text.len() as u32))
@@ -74,6 +84,19 @@ impl RawRecord {
     /// Every value, in column order.
     pub fn values(&self) -> impl Iterator<Item = Option<&str>> {
         (0..self.spans.len()).map(|i| self.value(i))
+    }
+}
+
+/// `value` without leading or trailing whitespace. Most values start and end with an
+/// ASCII letter or digit and are returned as they are without decoding a character
+/// (`str::trim` on every cell was 3% of an ingest).
+fn trim(value: &str) -> &str {
+    let solid = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii() && !b.is_ascii_whitespace());
+    let bytes = value.as_bytes();
+    if solid(bytes.first()) && solid(bytes.last()) {
+        value
+    } else {
+        value.trim()
     }
 }
 
@@ -359,7 +382,10 @@ impl RecordSource for CsvSource {
                 }));
             }
             let values = self.indices.iter().map(|i| i.map(|i| &self.record[i]));
-            return Ok(Some(Item::Record(RawRecord::new(line, values))));
+            let bytes = self.record.as_slice().len();
+            return Ok(Some(Item::Record(RawRecord::with_capacity(
+                line, bytes, values,
+            ))));
         }
     }
 
