@@ -337,8 +337,9 @@ pub fn contains_nhi(text: &str) -> bool {
     if digits < 2 || letters < 3 {
         return false;
     }
-    // Runs of ASCII letters and digits (start, end), and the gap before each.
-    let mut runs: Vec<(usize, usize, Gap)> = Vec::new();
+    // Runs of ASCII letters and digits (start, end), and the gap before each; on the
+    // stack, since every row's `mha_s30`-like codes come this far.
+    let mut runs: smallvec::SmallVec<[(usize, usize, Gap); 16]> = smallvec::SmallVec::new();
     let mut gap = Gap::Break;
     let mut i = 0;
     while i < bytes.len() {

@@ -97,6 +97,20 @@ impl Month {
     fn new(year: i32, month: u32) -> Month {
         use std::io::Write;
         let mut text = [0u8; 16];
+        if let (Ok(y @ 0..=9999), 1..=12) = (u16::try_from(year), month) {
+            let digit = |n: u32| b'0' + (n % 10) as u8;
+            let y = u32::from(y);
+            text[..7].copy_from_slice(&[
+                digit(y / 1000),
+                digit(y / 100),
+                digit(y / 10),
+                digit(y),
+                b'-',
+                digit(month / 10),
+                digit(month),
+            ]);
+            return Month { text, len: 7 };
+        }
         let mut rest = &mut text[..];
         write!(rest, "{year:04}-{month:02}").expect("a year and a month fit 16 bytes");
         let len = (16 - rest.len()) as u8;
@@ -383,6 +397,14 @@ impl<'a> Validator<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_month_reads_as_its_year_and_month() {
+        assert_eq!(Month::new(2024, 3).as_str(), "2024-03");
+        assert_eq!(Month::new(987, 12).as_str(), "0987-12");
+        assert_eq!(Month::new(12345, 1).as_str(), "12345-01");
+        assert_eq!(Month::new(-1, 1).as_str(), "-001-01");
+    }
 
     #[test]
     fn every_extract_column_is_found_at_its_position() {
