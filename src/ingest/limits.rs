@@ -2,9 +2,9 @@
 //! field of 64 KiB, so a file that does is refused with its line number instead of being
 //! read into memory (a 4 GB file with no newline would otherwise be one 4 GB string).
 
-use std::cell::Cell;
 use std::io::{self, Read};
-use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The longest line read, in bytes.
 pub const MAX_LINE_BYTES: u64 = 1 << 20;
@@ -49,7 +49,7 @@ pub fn line_too_long(e: &io::Error) -> Option<u64> {
 /// than [`MAX_LINE_BYTES`].
 pub struct Bounded<R> {
     inner: R,
-    count: Rc<Cell<u64>>,
+    count: Arc<AtomicU64>,
     since_newline: u64,
     newlines: u64,
     max_line: u64,
@@ -63,7 +63,7 @@ impl<R> Bounded<R> {
     pub fn with_limit(inner: R, max_line: u64) -> Bounded<R> {
         Bounded {
             inner,
-            count: Rc::new(Cell::new(0)),
+            count: Arc::new(AtomicU64::new(0)),
             since_newline: 0,
             newlines: 0,
             max_line,
@@ -71,7 +71,7 @@ impl<R> Bounded<R> {
     }
 
     /// A handle on the count of bytes read so far.
-    pub fn counter(&self) -> Rc<Cell<u64>> {
+    pub fn counter(&self) -> Arc<AtomicU64> {
         self.count.clone()
     }
 }
@@ -95,7 +95,7 @@ impl<R: Read> Read for Bounded<R> {
                 },
             ));
         }
-        self.count.set(self.count.get() + n as u64);
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
 }
@@ -115,7 +115,7 @@ mod tests {
         let mut r = Bounded::with_limit("a,b\n1,2\n".as_bytes(), 50);
         let count = r.counter();
         r.read_to_end(&mut out).unwrap();
-        assert_eq!(count.get(), 8);
+        assert_eq!(count.load(Ordering::Relaxed), 8);
     }
 
     #[test]
@@ -127,9 +127,9 @@ mod tests {
         let e = std::io::copy(&mut r, &mut std::io::sink()).unwrap_err();
         assert_eq!(line_too_long(&e), Some(1));
         assert!(
-            count.get() <= MAX_LINE_BYTES + (64 << 10),
+            count.load(Ordering::Relaxed) <= MAX_LINE_BYTES + (64 << 10),
             "{}",
-            count.get()
+            count.load(Ordering::Relaxed)
         );
     }
 }

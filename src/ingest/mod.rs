@@ -7,6 +7,7 @@
 //! rejections and the manifest rows, in that order. Nothing is written to a table until
 //! a whole file has been read, so a refused file leaves the lake untouched.
 
+mod ahead;
 pub mod batch;
 mod commit;
 pub mod duplicates;
@@ -683,6 +684,11 @@ impl Session<'_> {
             Ok(r) => r,
             Err(why) => return refused(None, why, 0),
         };
+        // A large extract is read on a thread of its own; a small one is not worth it.
+        let large = std::fs::metadata(path).is_ok_and(|m| m.len() >= READ_AHEAD_BYTES);
+        if large {
+            reader = Box::new(ahead::ReadAhead::new(reader).map_err(io_err(path))?);
+        }
         let entitled = match self.entitled_org(path) {
             Ok(e) => e,
             Err(why) => return refused(None, why, 0),
@@ -694,8 +700,9 @@ impl Session<'_> {
         let mut rejections = RejectionBatch::new(extract_id, &display(path));
         let (mut read, mut accepted) = (0u64, 0u64);
         let base = self.progress.position();
+        let mut spare = None;
         loop {
-            let item = match reader.next_item() {
+            let item = match reader.next_item(spare.take()) {
                 Ok(Some(item)) => item,
                 Ok(None) => break,
                 Err(why) => return refused(org.code(), why, read),
@@ -736,6 +743,7 @@ impl Session<'_> {
                 Ok(e) => e,
                 Err(rejection) => {
                     rejections.push(rejection);
+                    spare = Some(rec);
                     continue;
                 }
             };
@@ -758,6 +766,7 @@ impl Session<'_> {
             };
             batch.push(&episode);
             lines.push(rec.line);
+            spare = Some(rec);
             accepted += 1;
             if batch.len() >= BATCH_ROWS {
                 writer.write(batch.finish()?)?;
@@ -818,6 +827,9 @@ impl Session<'_> {
         }))
     }
 }
+
+/// Extracts at least this large are read ahead on a thread of their own.
+const READ_AHEAD_BYTES: u64 = 8 << 20;
 
 /// Most re-sent episodes (outside the declared period) one extract may carry; their ids
 /// go into the replace predicate.

@@ -53,27 +53,29 @@ pub struct RawRecord {
 impl RawRecord {
     /// A record of `values`, each trimmed, blank ones as `None`.
     pub fn new<'a>(line: u64, values: impl IntoIterator<Item = Option<&'a str>>) -> RawRecord {
-        RawRecord::with_capacity(line, 0, values)
+        let mut record = RawRecord {
+            line,
+            text: String::new(),
+            spans: Vec::new(),
+        };
+        record.refill(line, values);
+        record
     }
 
-    /// As [`RawRecord::new`], with room for `bytes` of values from the start (a CSV
-    /// record's length: growing the string as it filled was 2% of an ingest).
-    pub fn with_capacity<'a>(
-        line: u64,
-        bytes: usize,
-        values: impl IntoIterator<Item = Option<&'a str>>,
-    ) -> RawRecord {
-        let mut text = String::with_capacity(bytes);
-        let spans = values
-            .into_iter()
-            .map(|v| {
-                let v = v.map(trim).filter(|v| !v.is_empty())?;
-                let start = text.len() as u32;
-                text.push_str(v);
-                Some((start, text.len() as u32))
-            })
-            .collect();
-        RawRecord { line, text, spans }
+    /// `self` as the record of `values` on `line`, in the buffers it already has (a CSV
+    /// reader reuses the records it is given back, so reading allocates nothing).
+    pub fn refill<'a>(&mut self, line: u64, values: impl IntoIterator<Item = Option<&'a str>>) {
+        self.line = line;
+        self.text.clear();
+        self.spans.clear();
+        for v in values {
+            let span = v.map(trim).filter(|v| !v.is_empty()).map(|v| {
+                let start = self.text.len() as u32;
+                self.text.push_str(v);
+                (start, self.text.len() as u32)
+            });
+            self.spans.push(span);
+        }
     }
 
     /// The value of episode column `i` (an index into [`EXTRACT_COLUMNS`]).
@@ -112,9 +114,10 @@ pub enum Item {
 }
 
 /// A streaming reader over one extract.
-pub trait RecordSource {
-    /// The next record, `Ok(None)` at the end, `Err` when the file must be refused.
-    fn next_item(&mut self) -> Result<Option<Item>, Refusal>;
+pub trait RecordSource: Send {
+    /// The next record, `Ok(None)` at the end, `Err` when the file must be refused. A
+    /// record done with is given back as `spare`, and its buffers may hold the next.
+    fn next_item(&mut self, spare: Option<RawRecord>) -> Result<Option<Item>, Refusal>;
     /// Bytes consumed so far (for progress).
     fn bytes_read(&self) -> u64;
 }
@@ -270,7 +273,7 @@ pub fn open(path: &Path, profile: &Profile) -> Result<Box<dyn RecordSource>, Ref
 
 struct CsvSource {
     reader: csv::Reader<Bounded<File>>,
-    count: std::rc::Rc<std::cell::Cell<u64>>,
+    count: std::sync::Arc<std::sync::atomic::AtomicU64>,
     header: Vec<String>,
     /// Index in the source row of each episode column (None for a population-group
     /// column the file does not have).
@@ -281,7 +284,7 @@ struct CsvSource {
 impl CsvSource {
     fn new(
         input: Bounded<File>,
-        count: std::rc::Rc<std::cell::Cell<u64>>,
+        count: std::sync::Arc<std::sync::atomic::AtomicU64>,
         profile: &Profile,
     ) -> Result<Self, Refusal> {
         let delimiter = u8::try_from(profile.delimiter).map_err(|_| Refusal {
@@ -350,7 +353,7 @@ impl CsvSource {
 }
 
 impl RecordSource for CsvSource {
-    fn next_item(&mut self) -> Result<Option<Item>, Refusal> {
+    fn next_item(&mut self, spare: Option<RawRecord>) -> Result<Option<Item>, Refusal> {
         loop {
             match self.reader.read_record(&mut self.record) {
                 Ok(false) => return Ok(None),
@@ -382,21 +385,25 @@ impl RecordSource for CsvSource {
                 }));
             }
             let values = self.indices.iter().map(|i| i.map(|i| &self.record[i]));
-            let bytes = self.record.as_slice().len();
-            return Ok(Some(Item::Record(RawRecord::with_capacity(
-                line, bytes, values,
-            ))));
+            let record = match spare {
+                Some(mut record) => {
+                    record.refill(line, values);
+                    record
+                }
+                None => RawRecord::new(line, values),
+            };
+            return Ok(Some(Item::Record(record)));
         }
     }
 
     fn bytes_read(&self) -> u64 {
-        self.count.get()
+        self.count.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
 struct JsonlSource {
     reader: BufReader<Bounded<File>>,
-    count: std::rc::Rc<std::cell::Cell<u64>>,
+    count: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Dotted path of each episode column (None for one the profile does not map).
     paths: Vec<Option<String>>,
     line: u64,
@@ -461,7 +468,7 @@ fn scalar_text(v: &serde_json::Value) -> Option<Cow<'_, str>> {
 }
 
 impl RecordSource for JsonlSource {
-    fn next_item(&mut self) -> Result<Option<Item>, Refusal> {
+    fn next_item(&mut self, _spare: Option<RawRecord>) -> Result<Option<Item>, Refusal> {
         loop {
             self.buf.clear();
             self.line += 1;
@@ -523,7 +530,7 @@ impl RecordSource for JsonlSource {
     }
 
     fn bytes_read(&self) -> u64 {
-        self.count.get()
+        self.count.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 

@@ -131,7 +131,7 @@ fn read_all(dir: &Path, bytes: &[u8], profile: &ako::ingest::profile::Profile) -
     let validator = Validator::new(profile, Some(ako::model::Jurisdiction::Nz));
     let (mut records, mut rejected) = (0, 0);
     loop {
-        match reader.next_item() {
+        match reader.next_item(None) {
             Ok(None) => return (records, rejected, false),
             Err(_) => return (records, rejected, true),
             Ok(Some(Item::Malformed { .. })) => rejected += 1,
