@@ -187,17 +187,7 @@ async fn sigkill_at_any_moment_leaves_a_readable_lake_in_one_of_two_states() {
         .collect();
     let april = f.canonical("in/TST/TST_april.csv", &rows);
     for delay_ms in [150, 600, 1500] {
-        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ako"))
-            .args(["ingest", "--format", "json", "--lake"])
-            .arg(f.lake_dir())
-            .arg(&april)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(delay_ms));
-        let _ = child.kill(); // SIGKILL; may already have finished
-        let _ = child.wait();
+        kill_ingest_after(&f, &april, delay_ms); // may already have finished
         let now = f.snapshot(None).await;
         let rows_now = pretty(&f.sql("SELECT count(*) AS n FROM episodes", None).await);
         if now == before {
@@ -245,6 +235,22 @@ fn month_extract(f: &Fixture, month: u32, version: usize, n: usize) -> std::path
         })
         .collect();
     f.canonical(&format!("in/TST/TST_2024-{month:02}_v{version}.csv"), &rows)
+}
+
+/// Starts `ako ingest FILE`, sends it SIGKILL after `ms` milliseconds (it may have
+/// finished by then) and returns how it ended.
+fn kill_ingest_after(f: &Fixture, file: &std::path::Path, ms: u64) -> std::process::ExitStatus {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ako"))
+        .args(["ingest", "--format", "json", "--lake"])
+        .arg(f.lake_dir())
+        .arg(file)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(ms));
+    let _ = child.kill();
+    child.wait().unwrap()
 }
 
 /// The operation and mode of the episodes table's latest commit, from its log.
@@ -318,17 +324,7 @@ async fn large_extracts_committed_as_staged_files_are_crash_safe_too() {
     let whole_ms = started.elapsed().as_millis().max(200) as u64;
     for loop_ in 1..=crash_loops().div_ceil(5) {
         let file = month_extract(&f, 7 + (loop_ % 3) as u32, loop_, large);
-        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ako"))
-            .args(["ingest", "--format", "json", "--lake"])
-            .arg(f.lake_dir())
-            .arg(&file)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(rng.random_range(0..whole_ms * 6 / 5)));
-        let _ = child.kill();
-        let _ = child.wait();
+        kill_ingest_after(&f, &file, rng.random_range(0..whole_ms * 6 / 5));
         whole_version(&f).await;
     }
     let out = f.cli_ingest(&[&f.path("in/TST")]);
@@ -422,17 +418,7 @@ async fn ingests_killed_at_random_moments_never_lose_or_duplicate_a_row() {
     for loop_ in 1..=crash_loops() {
         let month = 4 + (loop_ % 6) as u32;
         let file = month_extract(&f, month, loop_, rng.random_range(1_000..12_000));
-        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ako"))
-            .args(["ingest", "--format", "json", "--lake"])
-            .arg(f.lake_dir())
-            .arg(&file)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(rng.random_range(0..whole_ms * 6 / 5)));
-        let _ = child.kill();
-        let status = child.wait().unwrap();
+        let status = kill_ingest_after(&f, &file, rng.random_range(0..whole_ms * 6 / 5));
         if status.success() {
             landed += 1;
         }
